@@ -1,0 +1,80 @@
+"""Entry point of the `autorec` command.
+
+Each concern registers its commands from its own module (``cli/datasets.py``, ``cli/train.py``,
+...).  Errors that are the user's to fix (:class:`autorec.errors.AutorecError`, missing files)
+become one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from .. import __version__
+from ..errors import AutorecError
+
+app = typer.Typer(
+    name="autorec",
+    help="autorec: an automated recommender system.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"autorec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """autorec: load data, train and search recommenders, predict and serve."""
+
+
+def _register() -> None:
+    # imported here so that `autorec --help` stays fast and one broken command cannot hide the rest
+    from . import datasets as datasets_cmd
+
+    app.add_typer(datasets_cmd.app, name="datasets")
+    for module_name in ("train", "search", "serve"):
+        try:
+            module = __import__(f"autorec.cli.{module_name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name == f"autorec.cli.{module_name}":
+                continue
+            raise
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    try:
+        app(args=argv, prog_name="autorec", standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("autorec: aborted", err=True)
+        sys.exit(130)
+    except (AutorecError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        typer.echo(f"autorec: error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("autorec: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            typer.echo(f"autorec: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
