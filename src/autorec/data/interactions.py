@@ -237,14 +237,14 @@ class Interactions:
     def user_index(self, ids: Sequence | np.ndarray) -> np.ndarray:
         """Indices of original user ids; -1 where an id is unknown."""
         if self._user_lookup is None:
-            object.__setattr__(self, "_user_lookup", _lookup(self.user_ids))
-        return _map_ids(self._user_lookup, ids)
+            object.__setattr__(self, "_user_lookup", id_lookup(self.user_ids))
+        return map_ids(self._user_lookup, ids)
 
     def item_index(self, ids: Sequence | np.ndarray) -> np.ndarray:
         """Indices of original item ids; -1 where an id is unknown."""
         if self._item_lookup is None:
-            object.__setattr__(self, "_item_lookup", _lookup(self.item_ids))
-        return _map_ids(self._item_lookup, ids)
+            object.__setattr__(self, "_item_lookup", id_lookup(self.item_ids))
+        return map_ids(self._item_lookup, ids)
 
     def to_frame(self) -> pd.DataFrame:
         """Rows with original ids (columns user, item, rating[, timestamp])."""
@@ -258,7 +258,8 @@ class Interactions:
         return pd.DataFrame(data)
 
 
-def _lookup(ids: np.ndarray) -> dict:
+def id_lookup(ids: np.ndarray) -> dict:
+    """original id -> index, with ids normalised so 5, 5.0 and '5' match."""
     return {_key(v): i for i, v in enumerate(ids.tolist())}
 
 
@@ -275,7 +276,7 @@ def _key(v):
     return v
 
 
-def _map_ids(lookup: dict, ids) -> np.ndarray:
+def map_ids(lookup: dict, ids) -> np.ndarray:
     arr = np.asarray(ids).tolist()
     if not isinstance(arr, list):
         arr = [arr]

@@ -1,0 +1,234 @@
+"""The training loop shared by every model family.
+
+A family supplies a :class:`Task`: how many examples there are, the loss of a batch of them,
+and how to validate.  The engine owns everything else: seeding, optimizers (mini-batch
+Adam/AdamW, full-batch RProp as in the AutoRec paper, L-BFGS), early stopping on the
+validation metric with the best epoch's weights restored, per-epoch history, progress, and
+the per-epoch hook the search uses for pruning.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+OPTIMIZERS = ("adam", "adamw", "rprop", "lbfgs")
+FULL_BATCH_OPTIMIZERS = ("rprop", "lbfgs")
+
+
+@dataclass
+class TrainConfig:
+    """Training settings.  ``batch_size`` counts examples (rows for autoencoders, pairs or
+    feature rows otherwise); full-batch optimizers ignore it for the step but still use it to
+    bound memory while accumulating the full gradient."""
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0  # decoupled (AdamW) or L2 (Adam) on all parameters
+    l2: float = 0.0  # the model's own regulariser weight (AutoRec's lambda)
+    batch_size: int = 256
+    max_epochs: int = 200
+    patience: int = 10  # epochs without validation improvement before stopping; 0 = never stop early
+    min_delta: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    progress: bool | None = None  # None: a bar only when stderr is a terminal
+    threads: int | None = None  # torch intra-op threads; None leaves torch's default
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        for name in ("lr", "batch_size", "max_epochs"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("weight_decay", "l2", "patience", "min_delta"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Task(Protocol):
+    """What the engine needs from a model family."""
+
+    module: torch.nn.Module
+    metric: str  # name of the validation metric; lower is better
+
+    def n_examples(self) -> int: ...
+
+    def batch_loss(self, index: np.ndarray) -> tuple[torch.Tensor, float]:
+        """Loss of the examples at ``index`` scaled so that summing it over a partition of all
+        examples gives the full objective (normalised), and the unscaled data loss for the log."""
+
+    def validate(self) -> dict[str, float] | None: ...
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    seconds: float
+    validation: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class History:
+    metric: str
+    epochs: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_value: float | None = None
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    def rows(self) -> list[dict]:
+        out = []
+        for r in self.epochs:
+            row = {"epoch": r.epoch, "train_loss": r.train_loss, "seconds": r.seconds}
+            row.update({f"val_{k}": v for k, v in r.validation.items()})
+            out.append(row)
+        return out
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"unknown device {name!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for, but CUDA is not available on this machine")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rprop":
+        return torch.optim.Rprop(params, lr=cfg.lr)
+    return torch.optim.LBFGS(params, lr=cfg.lr, max_iter=20, history_size=20,
+                             line_search_fn="strong_wolfe")
+
+
+def _use_progress(cfg: TrainConfig) -> bool:
+    if cfg.progress is not None:
+        return cfg.progress
+    return sys.stderr.isatty() and not os.environ.get("AUTOREC_NO_PROGRESS")
+
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> History:
+    """Train ``task.module`` in place; returns the history with the best epoch restored.
+
+    ``on_epoch(epoch, validation)`` runs after each validated epoch (the search reports to its
+    pruner there; raising ``optuna.TrialPruned`` stops the run).
+    """
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    module = task.module
+    params = [p for p in module.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("the model has no trainable parameters")
+    opt = _make_optimizer(params, cfg)
+    n = task.n_examples()
+    full_batch = cfg.optimizer in FULL_BATCH_OPTIMIZERS
+    hist = History(metric=task.metric)
+    best_state = None
+    bad_epochs = 0
+    start = time.perf_counter()
+
+    progress = None
+    if _use_progress(cfg):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        progress = Progress(TextColumn("[bold]training"), BarColumn(), TextColumn("{task.description}"),
+                            TimeElapsedColumn(), transient=True)
+        progress.start()
+        bar = progress.add_task("", total=cfg.max_epochs)
+
+    try:
+        for epoch in range(1, cfg.max_epochs + 1):
+            t0 = time.perf_counter()
+            module.train()
+            order = rng.permutation(n)
+            chunks = [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+            if full_batch:
+                def closure() -> torch.Tensor:
+                    opt.zero_grad(set_to_none=True)
+                    total = 0.0
+                    for idx in chunks:
+                        loss, _ = task.batch_loss(idx)
+                        loss.backward()
+                        total += float(loss)
+                    return torch.tensor(total)
+
+                train_loss = float(opt.step(closure))
+            else:
+                total = 0.0
+                for idx in chunks:
+                    opt.zero_grad(set_to_none=True)
+                    loss, _ = task.batch_loss(idx)
+                    loss.backward()
+                    opt.step()
+                    total += float(loss)
+                train_loss = total
+            if not math.isfinite(train_loss):
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch} (loss {train_loss}); lower the learning rate"
+                )
+            module.eval()
+            with torch.no_grad():
+                val = task.validate() or {}
+            rec = EpochRecord(epoch, train_loss, time.perf_counter() - t0, dict(val))
+            hist.epochs.append(rec)
+            if progress is not None:
+                shown = f"epoch {epoch} loss {train_loss:.4f}"
+                if task.metric in val:
+                    shown += f" val {task.metric} {val[task.metric]:.4f}"
+                progress.update(bar, advance=1, description=shown)
+            if task.metric in val:
+                value = val[task.metric]
+                if hist.best_value is None or value < hist.best_value - cfg.min_delta:
+                    hist.best_value, hist.best_epoch = value, epoch
+                    best_state = copy.deepcopy(module.state_dict())
+                    bad_epochs = 0
+                else:
+                    bad_epochs += 1
+                if on_epoch is not None:
+                    on_epoch(epoch, val)
+                if cfg.patience and bad_epochs >= cfg.patience:
+                    hist.stopped_early = True
+                    break
+    finally:
+        if progress is not None:
+            progress.stop()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    else:
+        hist.best_epoch = len(hist.epochs)
+    hist.seconds = time.perf_counter() - start
+    return hist

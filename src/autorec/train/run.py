@@ -1,0 +1,133 @@
+"""One training run end to end: data -> split -> fit -> evaluate -> write the run folder.
+
+Shared by ``autorec train``, ``autorec demo`` and the benchmarks, so every figure they
+print comes from the same code path.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import metrics
+from ..artifact import write_json_atomic
+from ..errors import ConfigError
+from .engine import TrainConfig
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` strings -> dict; values are JSON when they parse (numbers, booleans,
+    lists), plain strings otherwise.  ``hidden=500,250,500`` becomes a list of ints."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        key, raw = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            if "," in raw:
+                parts = raw.split(",")
+                try:
+                    value = [int(p) for p in parts]
+                except ValueError:
+                    value = parts
+            else:
+                value = raw
+        out[key] = value
+    return out
+
+
+TRAIN_KEYS = set(TrainConfig.__dataclass_fields__)
+
+
+def split_settings(settings: Mapping[str, Any]) -> tuple[dict, dict, dict]:
+    """Separate --set values into (model params, training settings, estimator options)."""
+    params, train, options = {}, {}, {}
+    for k, v in settings.items():
+        if k in TRAIN_KEYS:
+            train[k] = v
+        elif k in ("default_rating", "clip"):
+            options[k] = v
+        else:
+            params[k] = v
+    return params, train, options
+
+
+def evaluate_rating(rec, part) -> dict[str, float]:
+    pred = rec.predict_index(part.users, part.items)
+    return {"rmse": metrics.rmse(part.ratings, pred), "mae": metrics.mae(part.ratings, pred)}
+
+
+def train_and_evaluate(
+    data,
+    split,
+    model: str,
+    settings: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    out: Path | None = None,
+    dataset_name: str = "",
+):
+    """Fit ``model`` on ``split.train`` (early stopping on ``split.validation``), evaluate on
+    ``split.test`` once, and (when ``out`` is given) write the run folder.  Returns
+    ``(recommender, metrics_dict)``."""
+    from ..estimator import Recommender
+
+    params, train, options = split_settings(settings or {})
+    train.setdefault("seed", seed)
+    rec = Recommender(model=model, params=params, train=train, **options)
+    rec.fit(split.train, split.validation)
+    result = {
+        "model": model,
+        "dataset": dataset_name or data.name,
+        "split": split.name,
+        "seed": seed,
+        "params": rec.state_.hparams,
+        "train_settings": rec.train_config_.to_dict(),
+        "default_rating": rec.default_value_,
+        "validation": evaluate_rating(rec, split.validation) if split.validation is not None and len(split.validation) else {},
+        "test": evaluate_rating(rec, split.test),
+        "train_seconds": round(rec.fit_seconds_, 3),
+        "epochs": len(rec.history_.epochs),
+        "best_epoch": rec.history_.best_epoch,
+        "split_summary": split.summary(),
+    }
+    if out is not None:
+        write_run(out, rec, result)
+    return rec, result
+
+
+def write_run(out: Path, rec, result: dict) -> None:
+    from ..report import plot_history
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = rec.history_.rows()
+    if rows:
+        tmp = out / ".history.csv.tmp"
+        with tmp.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(out / "history.csv")
+        plot_history(rows, out / "curves.png", metric=rec.history_.metric,
+                     title=f"{result['model']} on {result['dataset']}")
+    rec.save(out / "model")
+    write_json_atomic(out / "metrics.json", _clean(result))
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
