@@ -183,7 +183,7 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
                     for idx in chunks:
                         loss, _ = task.batch_loss(idx)
                         loss.backward()
-                        total += float(loss)
+                        total += float(loss.detach())
                     return torch.tensor(total)
 
                 train_loss = float(opt.step(closure))
@@ -194,7 +194,7 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
                     loss, _ = task.batch_loss(idx)
                     loss.backward()
                     opt.step()
-                    total += float(loss)
+                    total += float(loss.detach())
                 train_loss = total
             if not math.isfinite(train_loss):
                 raise FloatingPointError(

@@ -49,7 +49,7 @@ class AutoRecTask:
         loss = sse
         if self.l2:
             loss = loss + (len(index) / self.n_rows) * self.l2 * self.module.regularization()
-        return loss / self.n_obs, float(sse)
+        return loss / self.n_obs, float(sse.detach())
 
     def validate(self):
         if self.validation is None:
@@ -81,7 +81,7 @@ class PairTask:
         out = self.module({"user": self.users[idx], "item": self.items[idx]})
         loss = self.module.loss(out, self.ratings[idx])  # mean over the batch
         scale = len(index) / len(self.ratings)
-        return loss * scale, float(loss) * len(index)
+        return loss * scale, float(loss.detach()) * len(index)
 
     def validate(self):
         if self.validation is None:
@@ -113,7 +113,7 @@ class CTRTask:
         out = self.module({"dense": self.dense[idx], "categorical": self.categorical[idx]})
         loss = self.module.loss(out, self.label[idx])
         scale = len(index) / len(self.label)
-        return loss * scale, float(loss) * len(index)
+        return loss * scale, float(loss.detach()) * len(index)
 
     def validate(self):
         if self.validation is None:

@@ -1,0 +1,100 @@
+"""The training engine on a small least-squares task whose optimum is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from autorec.errors import ConfigError
+from autorec.train.engine import TrainConfig, fit
+
+
+class LinearTask:
+    """y = X w* + noise; validation RMSE on a held-out part; scaled loss like the real tasks."""
+
+    metric = "rmse"
+
+    def __init__(self, seed=0, n=400, d=5, noise=0.1):
+        g = torch.Generator().manual_seed(seed)
+        self.w_true = torch.randn(d, generator=g)
+        self.X = torch.randn(n, d, generator=g)
+        self.y = self.X @ self.w_true + noise * torch.randn(n, generator=g)
+        self.Xv = torch.randn(100, d, generator=g)
+        self.yv = self.Xv @ self.w_true
+        self.module = torch.nn.Linear(d, 1, bias=False)
+        self.validations = []
+
+    def n_examples(self):
+        return len(self.y)
+
+    def batch_loss(self, index):
+        idx = torch.as_tensor(index)
+        err = self.module(self.X[idx]).squeeze(-1) - self.y[idx]
+        sse = (err**2).sum()
+        return sse / len(self.y), float(sse.detach())
+
+    def validate(self):
+        with torch.no_grad():
+            r = float(((self.module(self.Xv).squeeze(-1) - self.yv) ** 2).mean().sqrt())
+        self.validations.append(r)
+        return {"rmse": r}
+
+
+@pytest.mark.parametrize("optimizer,lr", [("adam", 0.05), ("adamw", 0.05), ("rprop", 0.01), ("lbfgs", 1.0)])
+def test_each_optimizer_reaches_the_least_squares_solution(optimizer, lr):
+    task = LinearTask()
+    hist = fit(task, TrainConfig(optimizer=optimizer, lr=lr, batch_size=64, max_epochs=150, patience=0, progress=False))
+    w = task.module.weight.detach().squeeze(0)
+    w_ls = torch.linalg.lstsq(task.X, task.y.unsqueeze(-1)).solution.squeeze(-1)
+    assert torch.allclose(w, w_ls, atol=2e-2), (optimizer, w, w_ls)
+    assert hist.best_value < 0.1
+
+
+def test_best_epoch_weights_are_restored_and_early_stopping_triggers():
+    task = LinearTask()
+    # a learning rate that overshoots after a few epochs makes validation worsen later
+    hist = fit(task, TrainConfig(optimizer="adam", lr=0.5, batch_size=8, max_epochs=200, patience=5, progress=False))
+    best = min(task.validations)
+    assert hist.best_value == pytest.approx(best)
+    assert task.validations[hist.best_epoch - 1] == pytest.approx(best)
+    # the restored module scores exactly the best validation value
+    assert task.validate()["rmse"] == pytest.approx(best, rel=1e-6)
+    if hist.stopped_early:
+        assert len(hist.epochs) == hist.best_epoch + 5
+
+
+def test_same_seed_same_numbers_different_seed_different_numbers():
+    runs = []
+    for seed in (1, 1, 2):
+        task = LinearTask()
+        torch.nn.init.zeros_(task.module.weight)
+        fit(task, TrainConfig(lr=0.01, batch_size=16, max_epochs=3, patience=0, seed=seed, progress=False))
+        runs.append(task.validations)
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_history_rows_and_on_epoch_callback():
+    task = LinearTask()
+    seen = []
+    hist = fit(task, TrainConfig(lr=0.05, max_epochs=4, patience=0, progress=False),
+               on_epoch=lambda e, v: seen.append((e, v["rmse"])))
+    rows = hist.rows()
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert set(rows[0]) == {"epoch", "train_loss", "seconds", "val_rmse"}
+    assert [e for e, _ in seen] == [1, 2, 3, 4]
+
+
+def test_divergence_is_reported_not_hidden():
+    task = LinearTask()
+    with torch.no_grad():
+        task.X[0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match="diverged"):
+        fit(task, TrainConfig(lr=0.05, max_epochs=2, progress=False))
+
+
+@pytest.mark.parametrize("bad", [{"optimizer": "sgdx"}, {"lr": 0}, {"batch_size": -1}, {"l2": -1.0}])
+def test_bad_settings_name_the_setting(bad):
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        TrainConfig(**bad)
