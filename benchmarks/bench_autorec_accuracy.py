@@ -1,0 +1,164 @@
+"""AutoRec accuracy on the paper's protocol, with Surprise's SVD on the identical splits.
+
+Protocol (Sedhain et al. 2015): random 90/10 train/test split; 10% of the training part held out
+as validation (early stopping and the lambda sweep use it, never the test part); default rating
+3 for test users/items with no training rating; predictions clipped to the scale; repeated over
+seeds, mean and 95% t-interval reported.  Predefined splits (``--split u1``) run once per seed
+of the validation carve.
+
+    python benchmarks/bench_autorec_accuracy.py --dataset ml-100k --data-path $AUTOREC_DATA_DIR/ml-100k
+    python benchmarks/bench_autorec_accuracy.py --dataset ml-100k --data-path ... --split u1 --seeds 0
+    python benchmarks/bench_autorec_accuracy.py --dataset ml-1m --data-path /path/to/ml-1m      # Table 1
+
+Writes ``benchmarks/results/autorec_accuracy_<dataset>_<split>.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from autorec import metrics
+from autorec.datasets import load
+from autorec.splits import make_split
+from autorec.train.run import train_and_evaluate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# Per-model settings: the paper's I-AutoRec (k=500, sigmoid encoder, identity decoder) and the
+# descendants; lambda is swept on validation.
+MODELS = {
+    "i-autorec": {"optimizer": "adam", "lr": 1e-3, "batch_size": 32},
+    "u-autorec": {"optimizer": "adam", "lr": 1e-3, "batch_size": 32},
+    "deep-autorec": {"optimizer": "adam", "lr": 1e-3, "batch_size": 32},
+}
+
+
+def t_interval(values: list[float]) -> tuple[float, float]:
+    from scipy import stats
+
+    arr = np.asarray(values, dtype=np.float64)
+    if len(arr) < 2:
+        return float(arr.mean()), float("nan")
+    half = stats.t.ppf(0.975, len(arr) - 1) * arr.std(ddof=1) / np.sqrt(len(arr))
+    return float(arr.mean()), float(half)
+
+
+def surprise_svd(split, seed: int, rating_scale, **kw) -> float | None:
+    try:
+        import pandas as pd
+        from surprise import SVD, Dataset, Reader
+    except ImportError:
+        return None
+    # Surprise has no validation use: it trains on train + validation (the whole 90%), which is
+    # at least as much data as AutoRec sees, so the comparison does not favour autorec.
+    train = split.train if split.validation is None else split.train.concat(split.validation)
+    df = pd.DataFrame({"u": train.users, "i": train.items, "r": train.ratings})
+    ts = Dataset.load_from_df(df, Reader(rating_scale=rating_scale)).build_full_trainset()
+    algo = SVD(random_state=seed, **kw)
+    algo.fit(ts)
+    pred = np.array([algo.predict(int(u), int(i)).est for u, i in zip(split.test.users, split.test.items)])
+    return metrics.rmse(split.test.ratings, pred)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="ml-100k")
+    ap.add_argument("--data-path", default=None)
+    ap.add_argument("--split", default="random-90-10")
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--models", default="i-autorec,u-autorec,deep-autorec")
+    ap.add_argument("--lambdas", default="0.1,1,10,100", help="l2 (lambda) values swept on validation")
+    ap.add_argument("--hidden", type=int, default=500)
+    ap.add_argument("--max-epochs", type=int, default=500)
+    ap.add_argument("--patience", type=int, default=25)
+    ap.add_argument("--default-rating", type=float, default=3.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-surprise", action="store_true")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    data = load(args.dataset, data_path=args.data_path)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    lambdas = [float(x) for x in args.lambdas.split(",")]
+    models = args.models.split(",")
+    print(f"{data!r}; split {args.split}; seeds {seeds}; lambda sweep {lambdas}", flush=True)
+
+    runs: list[dict] = []
+    for seed in seeds:
+        split = make_split(data, args.split, seed=seed, data_path=args.data_path)
+        print(f"seed {seed}: {split.describe()}", flush=True)
+        for model in models:
+            best = None
+            for lam in lambdas:
+                settings = dict(MODELS.get(model, {}))
+                settings.update({"l2": lam, "max_epochs": args.max_epochs, "patience": args.patience,
+                                 "default_rating": args.default_rating, "progress": False})
+                if model != "deep-autorec":
+                    settings["hidden"] = [args.hidden]
+                t0 = time.perf_counter()
+                _, res = train_and_evaluate(data, split, model, settings, seed=seed)
+                res["wall_seconds"] = time.perf_counter() - t0
+                print(f"  {model:14s} lambda={lam:<7g} val {res['validation']['rmse']:.4f} "
+                      f"test {res['test']['rmse']:.4f}  ({res['epochs']} ep, {res['wall_seconds']:.0f}s)", flush=True)
+                if best is None or res["validation"]["rmse"] < best["validation"]["rmse"]:
+                    best = res
+            runs.append({"seed": seed, "model": model, "lambda": best["train_settings"]["l2"],
+                         "validation_rmse": best["validation"]["rmse"], "test_rmse": best["test"]["rmse"],
+                         "test_mae": best["test"]["mae"], "epochs": best["epochs"],
+                         "train_seconds": best["train_seconds"]})
+        if not args.no_surprise:
+            for label, kw in (("surprise-svd", {}),
+                              ("surprise-svd-k100", {"n_factors": 100, "n_epochs": 40, "lr_all": 0.007, "reg_all": 0.05})):
+                r = surprise_svd(split, seed, data.rating_scale, **kw)
+                if r is None:
+                    print("  surprise not installed (pip install -c constraints.txt -e '.[bench]'): skipped")
+                    break
+                runs.append({"seed": seed, "model": label, "test_rmse": r})
+                print(f"  {label:14s} test {r:.4f}", flush=True)
+
+    summary = {}
+    for model in dict.fromkeys(r["model"] for r in runs):
+        vals = [r["test_rmse"] for r in runs if r["model"] == model]
+        mean, half = t_interval(vals)
+        summary[model] = {"test_rmse_mean": mean, "ci95": half, "n": len(vals), "values": vals}
+    print(f"\n{'model':20s} test RMSE (mean ± 95% CI over {len(seeds)} split(s))")
+    for model, s in summary.items():
+        print(f"{model:20s} {s['test_rmse_mean']:.4f} ± {s['ci95']:.4f}")
+
+    out = Path(args.out) if args.out else RESULTS / f"autorec_accuracy_{args.dataset}_{args.split}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv if argv is not None else sys.argv[1:])),
+        "machine": {"cpu": _cpu(), "threads": args.threads, "python": platform.python_version(),
+                    "torch": torch.__version__},
+        "dataset": args.dataset, "split": args.split, "seeds": seeds, "lambdas": lambdas,
+        "default_rating": args.default_rating, "summary": summary, "runs": runs,
+    }
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(out)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
