@@ -75,6 +75,11 @@ class Task(Protocol):
     def validate(self) -> dict[str, float] | None: ...
 
 
+class StopTraining(Exception):
+    """Raised by an ``on_epoch`` callback to end training now, keeping the best epoch so far
+    (a per-trial time limit, say).  Unlike ``optuna.TrialPruned`` it is not a failure."""
+
+
 @dataclass
 class EpochRecord:
     epoch: int
@@ -90,6 +95,7 @@ class History:
     best_epoch: int | None = None
     best_value: float | None = None
     stopped_early: bool = False
+    stop_reason: str = ""
     seconds: float = 0.0
 
     def rows(self) -> list[dict]:
@@ -218,11 +224,15 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
                     bad_epochs = 0
                 else:
                     bad_epochs += 1
-                if on_epoch is not None:
-                    on_epoch(epoch, val)
                 if cfg.patience and bad_epochs >= cfg.patience:
-                    hist.stopped_early = True
+                    hist.stopped_early, hist.stop_reason = True, "patience"
                     break
+                if on_epoch is not None:
+                    try:
+                        on_epoch(epoch, val)
+                    except StopTraining as stop:
+                        hist.stopped_early, hist.stop_reason = True, str(stop) or "stopped"
+                        break
     finally:
         if progress is not None:
             progress.stop()
