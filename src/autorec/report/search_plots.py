@@ -1,0 +1,63 @@
+"""Plots of a search: optimisation history, parameter importances, the leaderboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from .plots import plt
+
+
+def plot_optimization_history(study: optuna.Study, path: Path) -> Path:
+    done = [t for t in study.trials if t.value is not None and t.state == optuna.trial.TrialState.COMPLETE]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    if done:
+        xs = [t.number for t in done]
+        ys = [t.value for t in done]
+        ax.scatter(xs, ys, s=14, label="trial (validation RMSE)")
+        ax.step(xs, np.minimum.accumulate(ys), where="post", color="tab:red", label="best so far")
+        ax.legend()
+    ax.set_xlabel("trial")
+    ax.set_ylabel("validation RMSE")
+    ax.set_title("optimisation history")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_importances(study: optuna.Study, path: Path) -> Path:
+    """fANOVA importances over the completed trials (Optuna's evaluator); a note when too few."""
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    try:
+        imp = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError, ZeroDivisionError) as exc:
+        imp = {}
+        ax.text(0.5, 0.5, f"importances unavailable: {exc}", ha="center", va="center", wrap=True)
+    if imp:
+        names = list(imp)[:15][::-1]
+        ax.barh(names, [imp[n] for n in names])
+        ax.set_xlabel("importance (fANOVA)")
+    ax.set_title("hyperparameter importances")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_leaderboard(board, path: Path, top: int = 15) -> Path:
+    fig, ax = plt.subplots(figsize=(7, 4.6), dpi=110)
+    ok = board[board["state"] == "COMPLETE"].head(top)
+    if len(ok):
+        labels = [f"#{t} {m}" for t, m in zip(ok["trial"], ok["model"])][::-1]
+        ax.barh(labels, ok["val_rmse"].tolist()[::-1])
+        lo = float(ok["val_rmse"].min())
+        ax.set_xlim(lo * 0.98, float(ok["val_rmse"].max()) * 1.01)
+        ax.set_xlabel("validation RMSE")
+    ax.set_title("leaderboard (best trials)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,344 @@
+"""The AutoML search for rating prediction: an Optuna study over models, their
+hyperparameters and the training settings, with pruning, a leaderboard, the best model
+refitted and saved, and a Caruana ensemble of the best trials.
+
+Each trial is define-by-run: it picks a model, then asks that model's declared
+hyperparameters (blocks ask only for what the chosen branch needs), then the training
+settings.  The trial trains on ``split.train`` with early stopping on ``split.validation``,
+reporting the validation RMSE per epoch to the pruner; the test part is touched once, at the
+end, by the refitted best model and the ensemble.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import optuna
+
+from .. import metrics
+from ..blocks.hparams import Choice, Float, HParam
+from ..errors import ConfigError
+from ..train.engine import StopTraining
+
+# Training settings are part of the space (the original platform never tuned them).
+TRAIN_SPACE: dict[str, dict[str, HParam]] = {
+    "autorec": {
+        "lr": Float(1e-4, 1e-2, 1e-3, log=True),
+        "batch_size": Choice([16, 32, 64, 128, 256], 32),
+        "l2": Float(1e-2, 1e3, 1.0, log=True),
+        "optimizer": Choice(["adam", "adamw"], "adam"),
+    },
+    "blocks": {
+        "lr": Float(1e-4, 3e-2, 1e-3, log=True),
+        "batch_size": Choice([256, 512, 1024, 2048], 1024),
+        "weight_decay": Float(1e-7, 1e-3, 1e-6, log=True),
+        "optimizer": Choice(["adam", "adamw"], "adam"),
+    },
+}
+
+
+@dataclass
+class SearchSettings:
+    models: Sequence[str]
+    tuner: str = "tpe"
+    n_trials: int | None = 20
+    time_budget: float | None = None  # seconds for the whole search (this process)
+    trial_timeout: float | None = None  # seconds per trial; the run keeps its best epoch so far
+    pruner: str = "hyperband"
+    max_epochs: int = 200
+    patience: int = 15
+    seed: int = 0
+    storage: str | None = None
+    study_name: str = "autorec"
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # "model/param" or training key -> value
+    ensemble_size: int = 5  # how many of the best trials the ensemble may draw from
+    refit_full: bool = False  # refit the best on train + validation with its best epoch count
+    default_rating: float | str = "global_mean"
+    progress: bool = True
+
+
+def parse_duration(text: str | None) -> float | None:
+    """``"30m"``, ``"2h"``, ``"90s"``, ``"45"`` (seconds) -> seconds."""
+    if text is None or text == "":
+        return None
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    t = str(text).strip().lower()
+    try:
+        if t[-1] in units:
+            value = float(t[:-1]) * units[t[-1]]
+        else:
+            value = float(t)
+    except (ValueError, IndexError):
+        raise ConfigError(f"cannot read the duration {text!r}; use e.g. 90s, 30m, 2h") from None
+    if not value > 0:
+        raise ConfigError(f"a duration must be positive, got {text!r}")
+    return value
+
+
+class _Scoped:
+    """An hp source that applies the user's fixed values before asking the trial."""
+
+    def __init__(self, source, fixed: Mapping[str, Any]) -> None:
+        self.source = source
+        self.fixed = fixed
+        self.values: dict[str, Any] = {}
+
+    def get(self, name: str, spec: HParam) -> Any:
+        value = spec.validate(self.fixed[name], name) if name in self.fixed else self.source.get(name, spec)
+        self.values[name] = value
+        return value
+
+
+def suggest(trial_hp, settings: SearchSettings, data) -> tuple[str, dict, dict]:
+    """Pick a model, its hyperparameters and the training settings from ``trial_hp``."""
+    from ..models.registry import get_family
+
+    hp = _Scoped(trial_hp, settings.fixed)
+    models = list(settings.models)
+    model = hp.get("model", Choice(models, models[0])) if len(models) > 1 else models[0]
+    family = get_family(model)
+    params = family.search_params(model, hp, data)
+    train = {k: hp.get(k, spec) for k, spec in TRAIN_SPACE[family.kind].items()}
+    train.update({"max_epochs": settings.max_epochs, "patience": settings.patience,
+                  "seed": settings.seed, "progress": False})
+    return model, params, train
+
+
+def default_search_models(task: str = "rating") -> list[str]:
+    from ..models.registry import model_names, get_family
+
+    if task != "rating":
+        raise ConfigError("only --task rating is searchable in this version")
+    out = []
+    for name in model_names():
+        fam = get_family(name)
+        if fam.kind == "autorec" and name != "hybrid-autorec":
+            out.append(name)
+        elif fam.kind == "blocks" and "rating" in fam.tasks(name):
+            out.append(name)
+    return out
+
+
+@dataclass
+class TrialOutcome:
+    rec: Any
+    val_pred: np.ndarray
+    value: float
+
+
+def run_trial(model: str, params: dict, train: dict, split, default_rating, on_epoch=None) -> TrialOutcome:
+    from ..estimator import Recommender
+
+    rec = Recommender(model=model, params=params, train=train, default_rating=default_rating)
+    rec._on_epoch = on_epoch
+    rec.fit(split.train, split.validation)
+    val_pred = rec.predict_index(split.validation.users, split.validation.items)
+    return TrialOutcome(rec, val_pred, metrics.rmse(split.validation.ratings, val_pred))
+
+
+def run_search(data, split, settings: SearchSettings, out: Path,
+               on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> dict:
+    """Run (or resume) the study and write everything into ``out``; returns metrics.json's dict."""
+    from .hp import OptunaHP
+    from .storage import open_study, remaining_budget
+    from .tuners import make_pruner, make_sampler
+
+    if split.validation is None or len(split.validation) == 0:
+        raise ConfigError("the search needs a validation part: choose a split that carves one (e.g. random-90-10)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sampler = make_sampler(settings.tuner, seed=settings.seed)
+    pruner = make_pruner(settings.pruner)
+    study = open_study(settings.storage, settings.study_name, out, direction="minimize",
+                       sampler=sampler, pruner=pruner)
+    # the first trial of a fresh study is the all-defaults configuration (greedy starts there)
+    if not study.trials:
+        study.enqueue_trial(_defaults_as_params(settings, data), skip_if_exists=True)
+
+    def objective(trial: optuna.Trial) -> float:
+        hp = OptunaHP(trial)
+        model, params, train = suggest(hp, settings, data)
+        trial.set_user_attr("model", model)
+        trial.set_user_attr("params", _jsonable(params))
+        trial.set_user_attr("train", _jsonable(train))
+        started = time.perf_counter()
+
+        def on_epoch(epoch: int, val: dict) -> None:
+            trial.report(val["rmse"], epoch)
+            if trial.should_prune():
+                trial.set_user_attr("epochs", epoch)
+                raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+            if settings.trial_timeout and time.perf_counter() - started > settings.trial_timeout:
+                trial.set_user_attr("timed_out", True)
+                raise StopTraining("per-trial time limit")
+
+        try:
+            outcome = run_trial(model, params, train, split, settings.default_rating, on_epoch)
+        except optuna.TrialPruned:
+            trial.set_user_attr("seconds", time.perf_counter() - started)
+            raise
+        except Exception as exc:  # recorded as a failed trial; the search goes on
+            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+            trial.set_user_attr("traceback", traceback.format_exc()[-4000:])
+            trial.set_user_attr("seconds", time.perf_counter() - started)
+            raise
+        trial.set_user_attr("epochs", len(outcome.rec.history_.epochs))
+        trial.set_user_attr("best_epoch", outcome.rec.history_.best_epoch)
+        trial.set_user_attr("seconds", time.perf_counter() - started)
+        return outcome.value
+
+    n_left = remaining_budget(study, settings.n_trials) if settings.n_trials else None
+    callbacks = []
+    if settings.n_trials:
+        callbacks.append(optuna.study.MaxTrialsCallback(
+            settings.n_trials, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                                       optuna.trial.TrialState.FAIL)))
+    if on_trial is not None:
+        callbacks.append(on_trial)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    t0 = time.perf_counter()
+    if n_left is None or n_left > 0:
+        study.optimize(objective, n_trials=n_left, timeout=settings.time_budget,
+                       callbacks=callbacks, catch=(Exception,), gc_after_trial=True)
+    search_seconds = time.perf_counter() - t0
+    return finalize(study, data, split, settings, out, search_seconds)
+
+
+def _defaults_as_params(settings: SearchSettings, data) -> dict:
+    """The all-defaults trial in Optuna's parameter naming (for enqueue_trial)."""
+    from ..blocks.hparams import DefaultHP
+    from .hp import encode_choice
+
+    rec = DefaultHP()
+    suggest(rec, settings, data)
+    return {k: encode_choice(v) for k, v in rec.values.items() if k not in settings.fixed}
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else list(o)))
+
+
+def leaderboard(study: optuna.Study):
+    import pandas as pd
+
+    rows = []
+    for t in study.trials:
+        rows.append({
+            "trial": t.number,
+            "state": t.state.name,
+            "model": t.user_attrs.get("model", ""),
+            "val_rmse": t.value if t.value is not None else float("nan"),
+            "epochs": t.user_attrs.get("epochs"),
+            "seconds": round(float(t.user_attrs.get("seconds", float("nan"))), 2),
+            "params": json.dumps({**t.user_attrs.get("params", {}), **t.user_attrs.get("train", {})}, sort_keys=True),
+            "error": t.user_attrs.get("error", ""),
+        })
+    df = pd.DataFrame(rows)
+    if len(df):
+        df = df.sort_values(["val_rmse", "trial"], na_position="last").reset_index(drop=True)
+    return df
+
+
+def finalize(study: optuna.Study, data, split, settings: SearchSettings, out: Path, search_seconds: float) -> dict:
+    from ..artifact import write_json_atomic
+    from ..train.run import evaluate_rating, write_run
+    from .ensemble import caruana_ensemble
+
+    board = leaderboard(study)
+    tmp = out / ".leaderboard.csv.tmp"
+    board.to_csv(tmp, index=False)
+    tmp.replace(out / "leaderboard.csv")
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise ConfigError(f"no trial completed (of {len(study.trials)}); see {out / 'leaderboard.csv'} for the errors")
+    complete.sort(key=lambda t: (t.value, t.number))
+    best = complete[0]
+
+    # refit the best configuration (deterministic: same seed, same settings), evaluate on test once
+    def refit(t: optuna.trial.FrozenTrial, full: bool = False):
+        model, params, train = t.user_attrs["model"], t.user_attrs["params"], dict(t.user_attrs["train"])
+        if full:
+            # train + validation, for the number of epochs the trial found best
+            from ..estimator import Recommender
+
+            train.update({"max_epochs": int(t.user_attrs.get("best_epoch") or train["max_epochs"]), "patience": 0})
+            rec = Recommender(model=model, params=params, train=train, default_rating=settings.default_rating)
+            rec.fit(split.train.concat(split.validation), None)
+            return rec, None
+        outcome = run_trial(model, params, train, split, settings.default_rating)
+        return outcome.rec, outcome.val_pred
+
+    best_rec, best_val = refit(best)
+    result = {
+        "model": best.user_attrs["model"],
+        "dataset": data.name,
+        "split": split.name,
+        "seed": settings.seed,
+        "params": best_rec.state_.hparams,
+        "train_settings": best_rec.train_config_.to_dict(),
+        "validation": evaluate_rating(best_rec, split.validation),
+        "best_trial": best.number,
+        "n_trials": len(study.trials),
+        "n_complete": len(complete),
+        "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
+        "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials),
+        "tuner": settings.tuner,
+        "search_seconds": round(search_seconds, 2),
+    }
+    if settings.refit_full:
+        best_rec, _ = refit(best, full=True)
+        result["refit"] = "train+validation"
+    result["test"] = evaluate_rating(best_rec, split.test)
+    result["train_seconds"] = round(best_rec.fit_seconds_, 3)
+    result["epochs"] = len(best_rec.history_.epochs)
+    write_run(out, best_rec, result)
+
+    # ensemble of the best trials: greedy selection with replacement on validation predictions
+    members = complete[: max(1, settings.ensemble_size)]
+    if len(members) > 1:
+        fitted = [(best_rec if not settings.refit_full else refit(best)[0], best_val)]
+        fitted += [refit(t) for t in members[1:]]
+        val_preds = np.stack([v for _, v in fitted])
+        ens = caruana_ensemble(val_preds, split.validation.ratings, metric="rmse", max_size=20)
+        weights = np.asarray(ens.weights, dtype=np.float64)
+        ens_val = float(ens.best_score)
+        best_single = float(min(metrics.rmse(split.validation.ratings, v) for v in val_preds))
+        info = {"members": [t.number for t in members], "weights": weights.tolist(),
+                "validation": {"rmse": ens_val}, "best_single_validation_rmse": best_single}
+        if ens_val < best_single - 1e-9 and (weights > 0).sum() > 1:
+            test_preds = np.stack([r.predict_index(split.test.users, split.test.items) for r, _ in fitted])
+            ens_test = (weights[:, None] * test_preds).sum(0) / weights.sum()
+            info["test"] = {"rmse": metrics.rmse(split.test.ratings, ens_test),
+                            "mae": metrics.mae(split.test.ratings, ens_test)}
+            ens_dir = out / "ensemble"
+            ens_dir.mkdir(exist_ok=True)
+            for (r, _), t, w in zip(fitted, members, weights):
+                if w > 0:
+                    r.save(ens_dir / f"trial-{t.number}")
+            write_json_atomic(ens_dir / "ensemble.json", {
+                "members": [f"trial-{t.number}" for t, w in zip(members, weights) if w > 0],
+                "weights": [float(w) for w in weights if w > 0]})
+            info["saved"] = str(ens_dir)
+            result["ensemble"] = info
+            write_json_atomic(out / "metrics.json", result)
+        else:
+            info["note"] = "not built: it does not beat the best single model on validation"
+            result["ensemble_considered"] = info
+            write_json_atomic(out / "metrics.json", result)
+    _plots(study, board, out)
+    return result
+
+
+def _plots(study: optuna.Study, board, out: Path) -> None:
+    from ..report.search_plots import plot_importances, plot_leaderboard, plot_optimization_history
+
+    plot_optimization_history(study, out / "history.png")
+    plot_importances(study, out / "importances.png")
+    plot_leaderboard(board, out / "leaderboard.png")
