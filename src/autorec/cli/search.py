@@ -1,0 +1,136 @@
+"""`autorec search` and `autorec demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+def _progress_callback(total: int | None):
+    from rich.progress import Progress, TextColumn, BarColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("[bold]search"), BarColumn(), TextColumn("{task.description}"),
+                        TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal)
+    task = progress.add_task("", total=total)
+
+    def on_trial(study, trial) -> None:
+        done = len([t for t in study.trials if t.state.is_finished()])
+        try:
+            best = f"best {study.best_value:.4f} (trial {study.best_trial.number})"
+        except ValueError:
+            best = "no complete trial yet"
+        line = f"trial {done}" + (f" of {total}" if total else "") + f", {trial.state.name.lower()}; {best}"
+        progress.update(task, completed=done, description=line)
+        if not console.is_terminal:
+            console.print(line)
+
+    return progress, on_trial
+
+
+def search(
+    dataset: str = typer.Option("ml-latest-small", "--dataset", "-d"),
+    data_path: Optional[Path] = typer.Option(None, "--data-path"),
+    task: str = typer.Option("rating", "--task", help="rating (ctr: not searchable in this version)."),
+    split: str = typer.Option("random-90-10", "--split"),
+    tuner: str = typer.Option("tpe", "--tuner", help="random | greedy | bayesian | tpe"),
+    trials: Optional[int] = typer.Option(20, "--trials", help="Total trials of the study (resumes count)."),
+    time_budget: Optional[str] = typer.Option(None, "--time-budget", help="e.g. 30m, 2h."),
+    trial_timeout: Optional[str] = typer.Option(None, "--trial-timeout", help="Per-trial limit, e.g. 5m."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated model names (default: all for the task)."),
+    pruner: str = typer.Option("hyperband", "--pruner", help="none | median | successive-halving | hyperband"),
+    max_epochs: int = typer.Option(200, "--max-epochs"),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default: SQLite in --out)."),
+    study: str = typer.Option("autorec", "--study", help="Study name (shared by workers)."),
+    settings: List[str] = typer.Option([], "--set", help="Fix a hyperparameter: model/param=value or a training key."),
+    refit_full: bool = typer.Option(False, "--refit-full", help="Refit the best on train+validation."),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(..., "--out", "-o"),
+) -> None:
+    """Search models and hyperparameters; write the leaderboard, the best model, the ensemble and plots."""
+    from ..datasets import load
+    from ..errors import ConfigError
+    from ..search.driver import SearchSettings, default_search_models, parse_duration, run_search
+    from ..splits import make_split
+    from ..train.run import parse_settings
+
+    if task != "rating":
+        raise ConfigError(f"--task {task}: only 'rating' is searchable in this version")
+    chosen = [m.strip() for m in models.split(",")] if models else default_search_models(task)
+    from ..models.registry import get_family
+
+    for m in chosen:
+        get_family(m)
+    data = load(dataset, data_path=data_path)
+    sp = make_split(data, split, seed=seed, data_path=data_path)
+    console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
+    console.print(f"models: {', '.join(chosen)}; tuner {tuner}; pruner {pruner}")
+    cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
+                         trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
+                         seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
+                         refit_full=refit_full)
+    progress, on_trial = _progress_callback(trials)
+    with progress:
+        result = run_search(data, sp, cfg, out, on_trial=on_trial)
+    _print_summary(out, result)
+
+
+def _print_summary(out: Path, result: dict) -> None:
+    import pandas as pd
+
+    board = pd.read_csv(out / "leaderboard.csv")
+    table = Table(title="leaderboard (validation RMSE)")
+    for col in ("trial", "model", "val_rmse", "epochs", "seconds", "state"):
+        table.add_column(col)
+    for _, r in board.head(10).iterrows():
+        table.add_row(str(r["trial"]), str(r["model"]), f"{r['val_rmse']:.4f}", str(r["epochs"]),
+                      f"{r['seconds']:.1f}", str(r["state"]))
+    console.print(table)
+    console.print(f"best: trial {result['best_trial']} ({result['model']}): validation RMSE "
+                  f"{result['validation']['rmse']:.4f}, test RMSE {result['test']['rmse']:.4f}")
+    if "ensemble" in result:
+        e = result["ensemble"]
+        console.print(f"ensemble of trials {e['members']}: validation RMSE {e['validation']['rmse']:.4f}, "
+                      f"test RMSE {e['test']['rmse']:.4f}")
+    console.print(f"results in [bold]{out}[/] (leaderboard.csv, metrics.json, model/, curves and search plots)")
+
+
+def demo(
+    out: Path = typer.Option(Path("demo-out"), "--out", "-o"),
+    trials: int = typer.Option(6, "--trials"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """A short search on the bundled MovieLens latest-small, with simple baselines beside it."""
+    import numpy as np
+
+    from .. import metrics
+    from ..datasets import load
+    from ..search.driver import SearchSettings, run_search
+    from ..splits import make_split
+
+    data = load("ml-latest-small")
+    sp = make_split(data, "random-90-10", seed=seed)
+    console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
+    mean = float(sp.train.ratings.mean())
+    base = metrics.rmse(sp.test.ratings, np.full(len(sp.test), mean))
+    console.print(f"baseline, global mean {mean:.3f}: test RMSE {base:.4f}")
+    models = ["i-autorec"]
+    from ..models.registry import model_names
+
+    models += [m for m in ("biased-mf",) if m in model_names()]
+    cfg = SearchSettings(models=models, tuner="tpe", n_trials=trials, pruner="hyperband",
+                         max_epochs=60, patience=8, seed=seed, time_budget=240)
+    progress, on_trial = _progress_callback(trials)
+    with progress:
+        result = run_search(data, sp, cfg, out, on_trial=on_trial)
+    _print_summary(out, result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
+    app.command("demo")(demo)
