@@ -214,11 +214,20 @@ def run_search(data, split, settings: SearchSettings, out: Path,
 def _defaults_as_params(settings: SearchSettings, data) -> dict:
     """The all-defaults trial in Optuna's parameter naming (for enqueue_trial)."""
     from ..blocks.hparams import DefaultHP
-    from .hp import encode_choice
+    from .hp import encode_value
 
-    rec = DefaultHP()
+    class Recording(DefaultHP):
+        def __init__(self) -> None:
+            super().__init__()
+            self.specs: dict[str, HParam] = {}
+
+        def get(self, name: str, spec: HParam):
+            self.specs[name] = spec
+            return super().get(name, spec)
+
+    rec = Recording()
     suggest(rec, settings, data)
-    return {k: encode_choice(v) for k, v in rec.values.items() if k not in settings.fixed}
+    return {k: encode_value(k, rec.specs[k], v) for k, v in rec.values.items()}
 
 
 def _jsonable(obj):
