@@ -1,0 +1,243 @@
+"""The model zoo: classical recommenders as block graphs.
+
+Each entry builds a :class:`~autorec.blocks.BlockModel` spec.  Built with ``DefaultHP`` it
+is the fixed model with its usual defaults; hyperparameters left open are what a search
+tunes; ``make_model(name, task, **fixed)`` fixes any of them (never searched afterwards).
+
+Models that read user/item ids (``reads="pairs"``) need rating pairs.  Feature models read
+categorical fields and dense features; on rating pairs the categorical fields are
+(user, item), so they run on both kinds of data.  Both tasks (``"rating"``, ``"ctr"``) use the
+same graph with a different head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..blocks import (
+    CIN,
+    FM,
+    MLP,
+    BlockModel,
+    CategoricalEmbedding,
+    CrossNet,
+    DenseEmbedding,
+    DenseInput,
+    Elementwise,
+    FirstOrder,
+    InnerProduct,
+    LatentFactor,
+    RatingHead,
+    SelfAttention,
+    Tie,
+    head_for,
+)
+from ..blocks.graph import Head, walk
+from ..errors import ConfigError
+
+BOTH = ("rating", "ctr")
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    name: str
+    tasks: tuple[str, ...]  # the first is the default
+    reads: str  # "pairs" (user/item ids) or "features" (categorical fields + dense)
+    builder: Callable[[str], BlockModel]
+    summary: str
+    reference: str
+
+
+def _head(task: str, has_linear: bool = False) -> Head:
+    # with a first-order part, its user and item weights already are the rating biases
+    if task == "rating" and has_linear:
+        return RatingHead(biases=False)
+    return head_for(task)
+
+
+# --------------------------------------------------------------------------- pair models
+def _mf(task: str, biases: bool = False) -> BlockModel:
+    factors = LatentFactor(("user", "item"), name="factors")
+    return BlockModel([factors], [InnerProduct(name="dot")], RatingHead(biases=biases),
+                      combine="concat")
+
+
+def _gmf(task: str) -> BlockModel:
+    factors = LatentFactor(("user", "item"), name="factors")
+    return BlockModel([factors], [Elementwise(op="multiply", name="gmf")], _head(task),
+                      combine="concat")
+
+
+_TOWER = {"layers": 3, "shape": "shrink"}  # NCF's tower: each layer half the previous
+
+
+def _mlp(task: str) -> BlockModel:
+    factors = LatentFactor(("user", "item"), name="factors")
+    return BlockModel([factors], [MLP(name="mlp", defaults=_TOWER)], _head(task), combine="concat")
+
+
+def _neumf(task: str) -> BlockModel:
+    gmf_emb = LatentFactor(("user", "item"), name="gmf_embedding")
+    mlp_emb = LatentFactor(("user", "item"), name="mlp_embedding")
+    gmf = Elementwise(inputs=[gmf_emb], op="multiply", name="gmf")
+    mlp = MLP(inputs=[mlp_emb], name="mlp", defaults=_TOWER)
+    # the NeuMF layer: h^T [phi_GMF, phi_MLP], the head's projection of the concatenation
+    return BlockModel([gmf_emb, mlp_emb], [gmf, mlp], _head(task), combine="concat")
+
+
+# --------------------------------------------------------------------------- feature models
+def _embeddings() -> tuple[CategoricalEmbedding, DenseEmbedding]:
+    emb = CategoricalEmbedding(name="embedding")
+    # dense fields as vectors of the same width, so FM/attention/CIN see one set of vectors
+    return emb, DenseEmbedding(name="dense_embedding", embedding_dim=Tie(emb))
+
+
+def _fm(task: str) -> BlockModel:
+    emb, demb = _embeddings()
+    linear = FirstOrder(name="linear")
+    fm = FM(inputs=[emb, demb], output="scalar", name="fm")
+    return BlockModel([linear, emb, demb], [fm], _head(task, True), combine="sum",
+                      outputs=[linear, fm])
+
+
+def _deepfm(task: str) -> BlockModel:
+    emb, demb = _embeddings()  # shared by the FM and the deep part, as in DeepFM
+    linear = FirstOrder(name="linear")
+    fm = FM(inputs=[emb, demb], output="scalar", name="fm")
+    deep = MLP(inputs=[emb, demb], name="deep")
+    return BlockModel([linear, emb, demb], [fm, deep], _head(task, True), combine="sum",
+                      outputs=[linear, fm, deep])
+
+
+def _wide_deep(task: str) -> BlockModel:
+    wide = FirstOrder(name="wide")
+    emb = CategoricalEmbedding(name="embedding")
+    dense = DenseInput(name="dense")
+    deep = MLP(inputs=[emb, dense], name="deep")
+    return BlockModel([wide, emb, dense], [deep], _head(task, True), combine="sum",
+                      outputs=[wide, deep])
+
+
+def _dcn(task: str, version: str = "v1") -> BlockModel:
+    emb = CategoricalEmbedding(name="embedding")
+    dense = DenseInput(name="dense")
+    cross = CrossNet(inputs=[emb, dense], version=version, name="cross")
+    deep = MLP(inputs=[emb, dense], name="deep")
+    # the combination layer: a logit from [x_L, h_L]
+    return BlockModel([emb, dense], [cross, deep], _head(task), combine="concat")
+
+
+def _autoint(task: str) -> BlockModel:
+    emb, demb = _embeddings()
+    att = SelfAttention(inputs=[emb, demb], name="attention")
+    return BlockModel([emb, demb], [att], _head(task), combine="concat")
+
+
+def _dlrm(task: str) -> BlockModel:
+    emb = CategoricalEmbedding(name="embedding")
+    dense = DenseInput(name="dense")
+    bottom = MLP(inputs=[dense], name="bottom_mlp")
+    # pairwise dots among the dense vector and the embeddings (the bottom MLP's output is
+    # projected to the embedding width when the two differ)
+    dots = InnerProduct(inputs=[bottom, emb], name="interaction")
+    top = MLP(inputs=[bottom, dots], name="top_mlp")
+    return BlockModel([emb, dense], [bottom, dots, top], _head(task), combine="concat")
+
+
+def _xdeepfm(task: str) -> BlockModel:
+    emb, demb = _embeddings()
+    linear = FirstOrder(name="linear")
+    cin = CIN(inputs=[emb, demb], name="cin")
+    deep = MLP(inputs=[emb, demb], name="deep")
+    return BlockModel([linear, emb, demb], [cin, deep], _head(task, True), combine="sum",
+                      outputs=[linear, cin, deep])
+
+
+ZOO: dict[str, ZooModel] = {m.name: m for m in [
+    ZooModel("mf", ("rating",), "pairs", _mf,
+             "mean + <p_u, q_i>", "Koren et al. 2009"),
+    ZooModel("biased_mf", ("rating",), "pairs", lambda task: _mf(task, biases=True),
+             "mean + b_u + b_i + <p_u, q_i>", "Koren et al. 2009"),
+    ZooModel("gmf", BOTH, "pairs", _gmf,
+             "h^T (p_u * q_i)", "He et al. 2017 (NCF)"),
+    ZooModel("mlp", BOTH, "pairs", _mlp,
+             "MLP tower on [p_u, q_i]", "He et al. 2017 (NCF)"),
+    ZooModel("neumf", BOTH, "pairs", _neumf,
+             "GMF and MLP towers with separate embeddings, concatenated into the head",
+             "He et al. 2017 (NCF)"),
+    ZooModel("fm", BOTH, "features", _fm,
+             "first-order + second-order factorisation machine", "Rendle 2010"),
+    ZooModel("deepfm", BOTH, "features", _deepfm,
+             "linear + FM + MLP on shared embeddings, summed", "Guo et al. 2017"),
+    ZooModel("wide_deep", BOTH, "features", _wide_deep,
+             "linear on raw features + MLP on embeddings and dense, summed", "Cheng et al. 2016"),
+    ZooModel("dcn", BOTH, "features", _dcn,
+             "cross network (v1) and MLP in parallel", "Wang et al. 2017"),
+    ZooModel("dcn_v2", BOTH, "features", lambda task: _dcn(task, "v2"),
+             "cross network (v2, matrix weights) and MLP in parallel", "Wang et al. 2021"),
+    ZooModel("autoint", BOTH, "features", _autoint,
+             "multi-head self-attention over field embeddings", "Song et al. 2019"),
+    ZooModel("dlrm", BOTH, "features", _dlrm,
+             "bottom MLP on dense, pairwise dots with embeddings, top MLP", "Naumov et al. 2019"),
+    ZooModel("xdeepfm", BOTH, "features", _xdeepfm,
+             "linear + CIN + MLP, summed", "Lian et al. 2018"),
+]}
+
+
+def list_models(task: str | None = None, reads: str | None = None) -> list[str]:
+    """Zoo model names, optionally those for a task and/or kind of data."""
+    return [n for n, m in ZOO.items()
+            if (task is None or task in m.tasks) and (reads is None or m.reads == reads)]
+
+
+def make_model(name: str, task: str | None = None, **fixed: Any) -> BlockModel:
+    """The spec of zoo model ``name`` for ``task`` (default: the model's first task).
+
+    ``fixed`` fixes hyperparameters: a scoped key (``**{"deep/units": 64}``) fixes one block's,
+    a bare key (``embedding_dim=16``) fixes it in every block that declares it, and
+    ``combine`` the graph's.  Everything not fixed stays open for the search.
+    """
+    if name not in ZOO:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(ZOO), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown zoo model {name!r}{hint}; known: {', '.join(ZOO)}")
+    entry = ZOO[name]
+    task = task or entry.tasks[0]
+    if task not in entry.tasks:
+        raise ConfigError(f"{name} is for the task(s) {list(entry.tasks)}, not {task!r}")
+    model = entry.builder(task)
+    blocks = walk(model.blocks())
+    for key, value in fixed.items():
+        if "/" in key:
+            block_name, param = key.rsplit("/", 1)
+            if block_name == model.name:
+                model.fix(param, value)
+            else:
+                model.find(block_name).fix(param, value)
+            continue
+        targets = [b for _, b in blocks if key in b.hparams]
+        if key in model.hparams:
+            model.fix(key, value)
+        elif not targets:
+            known = sorted({k for _, b in blocks for k in b.hparams} | set(model.hparams))
+            raise ConfigError(f"{name} has no hyperparameter {key!r}; known: {known} "
+                              f"(or scoped: {sorted(model.tunable())})")
+        for b in targets:
+            b.fix(key, value)
+    return model
+
+
+def zoo_markdown() -> str:
+    """A table of the zoo (generated for the docs): tasks, data, composition, open names."""
+    lines = ["| model | tasks | reads | reference | composition (rating task) | searchable |",
+             "|---|---|---|---|---|---|"]
+    for name, m in ZOO.items():
+        spec = make_model(name, m.tasks[0])
+        comp = "<br>".join(spec.describe().splitlines())
+        open_names = ", ".join(sorted(spec.tunable()))
+        lines.append(f"| {name} | {', '.join(m.tasks)} | {m.reads} | {m.reference} | {comp} | "
+                     f"{open_names} |")
+    return "\n".join(lines)
