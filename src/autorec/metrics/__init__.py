@@ -1,0 +1,13 @@
+"""Evaluation metrics: rating errors, CTR metrics, and full-ranking top-k metrics.
+
+docs/splits-and-metrics.md defines each one precisely.
+"""
+
+from __future__ import annotations
+
+from .ctr import auc, logloss
+from .ranking import METRICS as RANKING_METRICS
+from .ranking import ranking_metrics, top_k
+from .rating import mae, mse, rmse
+
+__all__ = ["RANKING_METRICS", "auc", "logloss", "mae", "mse", "ranking_metrics", "rmse", "top_k"]
