@@ -114,7 +114,10 @@ class Interactions:
         if timestamp_col is not None:
             ts_raw = frame[timestamp_col]
             if pd.api.types.is_datetime64_any_dtype(ts_raw):
-                ts = ts_raw.astype("int64").to_numpy() // 10**9
+                # pandas >= 2 keeps s/ms/us resolutions and time zones: go through datetime64[s]
+                if getattr(ts_raw.dt, "tz", None) is not None:
+                    ts_raw = ts_raw.dt.tz_convert(None)
+                ts = ts_raw.to_numpy().astype("datetime64[s]").astype(np.int64)
                 bad = ts_raw.isna().to_numpy()
             else:
                 num = pd.to_numeric(ts_raw, errors="coerce").to_numpy(dtype=np.float64)
