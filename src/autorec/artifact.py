@@ -134,7 +134,7 @@ def load_recommender(path: Path):
     device = resolve_device("auto" if meta["train"].get("device") == "auto" else "cpu")
     rec.device_ = device
     family = get_family(meta["model"])
-    state = family.rebuild(meta["hparams"], meta["shapes"], tensors, device)
+    state = family.rebuild(meta["model"], meta["hparams"], meta["shapes"], tensors, device)
     module_state = {k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")}
     state.module.load_state_dict(module_state)
     state.module.eval()

@@ -83,7 +83,7 @@ class Recommender:
                                else float(self.default_rating))
         self.seen_users_ = train.user_counts() > 0
         self.seen_items_ = train.item_counts() > 0
-        self.state_ = self.family.build(self.model, self.params, train, self.device_)
+        self.state_ = self.family.build(self.model, self.params, train, self.device_, seed=cfg.seed)
         val = None
         if validation is not None and len(validation):
             val = PairTargets(validation.users, validation.items, validation.ratings)

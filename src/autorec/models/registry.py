@@ -35,6 +35,15 @@ AUTOREC_DESCRIPTIONS = {
     "hybrid-autorec": "I-AutoRec with side information (user or item features) appended to the input",
 }
 
+# What each preset fixes when searched (the rest of AutoRec.hparams is open).
+AUTOREC_SEARCH_FIXED: dict[str, dict[str, Any]] = {
+    "i-autorec": {"orientation": "item", "depth": 1, "noise": "none", "dense_refeed": False},
+    "u-autorec": {"orientation": "user", "depth": 1, "noise": "none", "dense_refeed": False},
+    "deep-autorec": {"orientation": "item", "depth": 3, "noise": "none"},
+    "denoising-autorec": {"orientation": "item", "depth": 1, "noise": "dropout", "dense_refeed": False},
+    "hybrid-autorec": {"orientation": "item", "depth": 1, "noise": "none", "dense_refeed": False},
+}
+
 # Training defaults per family (the paper: full-batch RProp; Adam with mini-batches is faster here).
 AUTOREC_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "l2": 1.0,
                           "max_epochs": 300, "patience": 20}
@@ -92,10 +101,19 @@ class AutoRecFamily:
                 else tuple(int(x) for x in (h.split(",") if isinstance(h, str) else h))
         return values
 
+    def search_params(self, name: str, hp, data) -> dict:
+        """Draw the preset's open hyperparameters from ``hp`` (names ``name/key``)."""
+        from .autorec import AutoRec
+
+        cfg = AutoRec.config_from_hparams(hp, prefix=name, fixed=AUTOREC_SEARCH_FIXED[name])
+        params = cfg.to_dict()
+        params.pop("side_dim")
+        return params
+
     def _matrix(self, data, orientation: str) -> sp.csr_matrix:
         return data.csr_items() if orientation == "item" else data.csr()
 
-    def build(self, name: str, params: Mapping[str, Any], train, device) -> FittedState:
+    def build(self, name: str, params: Mapping[str, Any], train, device, seed: int = 0) -> FittedState:
         from .autorec import AutoRec, AutoRecConfig, RowSource
 
         values = self.config(name, params)
@@ -110,12 +128,12 @@ class AutoRecFamily:
                 raise ConfigError(f"{name} needs {orientation} side information, and the dataset has none")
             values["side_dim"] = side.shape[1]
         cfg = AutoRecConfig(**values)
-        module = AutoRec(matrix.shape[1], cfg).to(device)
-        source = RowSource(matrix, side=side, fill=cfg.fill, device=device)
-        hp = asdict(cfg)
-        hp["hidden"] = list(cfg.hidden)
-        return FittedState(module, hp, {"source": source, "matrix": matrix, "side": side,
-                                        "orientation": orientation})
+        module = AutoRec(matrix.shape[1], cfg, seed=seed).to(device)
+        if cfg.decoder_activation == "identity":
+            module.init_output_bias(train.global_mean)  # outputs start at the mean rating
+        source = RowSource(matrix, side=side, fill=cfg.fill, orientation=orientation, device=device)
+        return FittedState(module, cfg.to_dict(), {"source": source, "matrix": matrix, "side": side,
+                                                   "orientation": orientation})
 
     def task(self, state: FittedState, train, validation, cfg, predict_fn):
         from ..train.tasks import AutoRecTask
@@ -142,19 +160,17 @@ class AutoRecFamily:
             out["input.side"] = torch.from_numpy(state.extra["side"])
         return out
 
-    def rebuild(self, hparams: dict, shapes: dict, tensors: dict, device) -> FittedState:
+    def rebuild(self, name: str, hparams: dict, shapes: dict, tensors: dict, device) -> FittedState:
         from .autorec import AutoRec, AutoRecConfig, RowSource
 
-        values = dict(hparams)
-        values["hidden"] = tuple(values["hidden"])
-        cfg = AutoRecConfig(**values)
+        cfg = AutoRecConfig.from_dict(hparams)
         matrix = sp.csr_matrix(
             (tensors["input.data"].numpy(), tensors["input.indices"].numpy(), tensors["input.indptr"].numpy()),
             shape=tuple(shapes["input"]),
         )
         side = tensors["input.side"].numpy() if "input.side" in tensors else None
         module = AutoRec(matrix.shape[1], cfg).to(device)
-        source = RowSource(matrix, side=side, fill=cfg.fill, device=device)
+        source = RowSource(matrix, side=side, fill=cfg.fill, orientation=cfg.orientation, device=device)
         return FittedState(module, dict(hparams), {"source": source, "matrix": matrix, "side": side,
                                                    "orientation": cfg.orientation})
 

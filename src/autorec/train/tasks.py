@@ -46,10 +46,17 @@ class AutoRecTask:
     def batch_loss(self, index: np.ndarray):
         batch = self.source.batch(index)
         sse, _count = self.module.batch_loss(batch)
+        frac = len(index) / self.n_rows
         loss = sse
         if self.l2:
-            loss = loss + (len(index) / self.n_rows) * self.l2 * self.module.regularization()
-        return loss / self.n_obs, float(sse.detach())
+            loss = loss + frac * self.l2 * self.module.regularization()
+        loss = loss / self.n_obs
+        if self.module.config.dense_refeed:
+            # Kuchaiev & Ginsburg's re-feeding, taken in the same step: its mean squared error
+            # over the dense reconstruction, weighted like the observed part
+            refeed, n_dense = self.module.refeed_loss(batch)
+            loss = loss + frac * refeed / max(n_dense, 1)
+        return loss, float(sse.detach())
 
     def validate(self):
         if self.validation is None:

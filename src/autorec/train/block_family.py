@@ -1,0 +1,103 @@
+"""The block-model family: zoo models (and user block graphs) on rating pairs.
+
+Hyperparameters are replayed with ``FixedHP``: a search draws them define-by-run (the build
+asks only what the chosen blocks need) and records them in ``module.hp_values``; the same
+values rebuild the same architecture when an artifact is loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from ..blocks.graph import DataInfo, ScopedHP
+from ..blocks.hparams import FixedHP
+from ..errors import ConfigError
+from ..models.registry import FittedState
+from ..models.zoo import ZOO, list_models, make_model
+
+BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "weight_decay": 0.0,
+                        "max_epochs": 100, "patience": 5}
+
+
+def _spec(name: str):
+    return make_model(name, "rating")
+
+
+def _info(train) -> DataInfo:
+    return DataInfo.from_interactions(train, "rating", histories=False)
+
+
+class BlockFamily:
+    kind = "blocks"
+
+    def names(self) -> list[str]:
+        return list_models(task="rating")
+
+    def tasks(self, name: str) -> tuple[str, ...]:
+        return ZOO[name].tasks
+
+    def train_defaults(self, name: str) -> dict:
+        return dict(BLOCK_TRAIN_DEFAULTS)
+
+    def search_params(self, name: str, hp, data) -> dict:
+        """Draw the model's hyperparameters from ``hp`` under the ``name/`` scope."""
+        module = _spec(name).build(ScopedHP(hp, name), _info(data))
+        return dict(module.hp_values)
+
+    def build(self, name: str, params: Mapping[str, Any], train, device, seed: int = 0) -> FittedState:
+        info = _info(train)
+        spec = _spec(name)
+        known = set(spec.tunable())
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ConfigError(f"{name} has no hyperparameter(s) {unknown}; known: {sorted(known)}")
+        module = spec.build(FixedHP(params), info).to(device)
+        return FittedState(module, dict(module.hp_values), {"info": info, "train": train, "device": device,
+                                                             "seen": train.csr()})
+
+    def task(self, state: FittedState, train, validation, cfg, predict_fn):
+        from .tasks import PairTask
+
+        return PairTask(state.module, train.users, train.items, train.ratings, validation, predict_fn,
+                        state.extra["device"])
+
+    def predict(self, state: FittedState, users: np.ndarray, items: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+        dev = state.extra["device"]
+        out = np.empty(len(users), dtype=np.float64)
+        module = state.module
+        for s in range(0, len(users), chunk):
+            batch = {"user": torch.as_tensor(users[s:s + chunk], device=dev),
+                     "item": torch.as_tensor(items[s:s + chunk], device=dev)}
+            # raw head output: the estimator applies the default for unseen ids and the clip
+            out[s:s + chunk] = module(batch).detach().cpu().numpy()
+        return out
+
+    def seen_items(self, state: FittedState, user: int) -> np.ndarray:
+        m = state.extra["seen"]
+        return m.indices[m.indptr[user]:m.indptr[user + 1]]
+
+    def extra_tensors(self, state: FittedState) -> dict[str, torch.Tensor]:
+        m = state.extra["seen"]
+        return {"seen.indptr": torch.from_numpy(m.indptr.astype(np.int64)),
+                "seen.indices": torch.from_numpy(m.indices.astype(np.int64)),
+                "seen.data": torch.from_numpy(m.data.astype(np.float32))}
+
+    def shapes(self, state: FittedState) -> dict:
+        info = state.extra["info"]
+        return {"n_users": info.n_users, "n_items": info.n_items,
+                "rating_scale": list(info.rating_scale) if info.rating_scale else None,
+                "global_mean": info.global_mean}
+
+    def rebuild(self, name: str, hparams: dict, shapes: dict, tensors: dict, device) -> FittedState:
+        import scipy.sparse as sp
+
+        info = DataInfo(task="rating", n_users=shapes["n_users"], n_items=shapes["n_items"],
+                        rating_scale=tuple(shapes["rating_scale"]) if shapes["rating_scale"] else None,
+                        global_mean=shapes["global_mean"])
+        module = _spec(name).build(FixedHP(hparams, strict=True), info).to(device)
+        seen = sp.csr_matrix((tensors["seen.data"].numpy(), tensors["seen.indices"].numpy(),
+                              tensors["seen.indptr"].numpy()), shape=(info.n_users, info.n_items))
+        return FittedState(module, dict(hparams), {"info": info, "device": device, "seen": seen})
