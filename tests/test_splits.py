@@ -475,7 +475,9 @@ def test_make_split_reads_ml100k_style_files(tmp_path):
     folder = tmp_path / "ml-100k"
     folder.mkdir()
     _write_ml100k_like(folder, data, "u3", 50)
-    for path in (folder, tmp_path):  # the ml-100k folder itself, or its parent
+    (folder / "u.data").write_text("")
+    # the ml-100k folder itself, a file in it, or its parent
+    for path in (folder, folder / "u.data", tmp_path):
         s = make_split(data, "u3", seed=1, data_path=path)
         check_partition(data, s)
         assert len(s.test) == 50 and len(s.validation) == half_up(0.1 * (len(data) - 50))

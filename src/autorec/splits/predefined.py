@@ -145,11 +145,13 @@ def _locate(data: Interactions, frame: pd.DataFrame, source: str, line_offset: i
 
 # ---------------------------------------------------------------------------- ML-100K files
 def ml100k_split_files(data_path: str | Path, name: str) -> tuple[Path, Path]:
-    """Paths of ``<name>.base`` / ``<name>.test`` under ``data_path`` (the ml-100k folder, or
-    a folder holding ``ml-100k/``)."""
+    """Paths of ``<name>.base`` / ``<name>.test`` under ``data_path``: the ml-100k folder, a
+    file in it (such as ``u.data``), or a folder holding ``ml-100k/``."""
     if name not in ML100K_SPLITS:
         raise ConfigError(f"unknown MovieLens 100K split {name!r}; known: {list(ML100K_SPLITS)}")
     root = Path(data_path)
+    if root.is_file():
+        root = root.parent
     for folder in (root, root / "ml-100k"):
         base, test = folder / f"{name}.base", folder / f"{name}.test"
         if base.is_file() and test.is_file():
