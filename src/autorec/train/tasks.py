@@ -38,7 +38,7 @@ class AutoRecTask:
         self.validation = validation
         self.predict_fn = predict_fn
         self.n_rows = source.n_rows
-        self.n_obs = max(int(source.nnz), 1)
+        self.n_obs = max(int(source.matrix.nnz), 1)
 
     def n_examples(self) -> int:
         return self.n_rows
