@@ -66,8 +66,9 @@ def search(
 
     for m in chosen:
         get_family(m)
-    data = load(dataset, data_path=data_path)
-    sp = make_split(data, split, seed=seed, data_path=data_path)
+    from ..train.run import load_and_split
+
+    data, sp = load_and_split(dataset, data_path, split, seed)
     console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
     console.print(f"models: {', '.join(chosen)}; tuner {tuner}; pruner {pruner}")
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),

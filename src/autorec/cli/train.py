@@ -22,13 +22,12 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for metrics.json, history.csv, curves.png, model/."),
 ) -> None:
     """Train one model, evaluate it once on the test part, and save it."""
-    from ..datasets import load
-    from ..splits import make_split
-    from ..train.run import parse_settings, train_and_evaluate
+    from ..models.registry import get_family
+    from ..train.run import load_and_split, parse_settings, train_and_evaluate
 
     parsed = parse_settings(settings)
-    data = load(dataset, data_path=data_path)
-    sp = make_split(data, split, seed=seed, data_path=data_path)
+    get_family(model)  # an unknown model fails before any data is read
+    data, sp = load_and_split(dataset, data_path, split, seed)
     console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
     rec, result = train_and_evaluate(data, sp, model, parsed, seed=seed, out=out, dataset_name=dataset)
     _print_result(result)

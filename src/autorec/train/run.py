@@ -131,3 +131,22 @@ def _clean(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
+
+
+def load_and_split(dataset: str, data_path, split: str, seed: int):
+    """Load a dataset and make a named split; predefined splits (``u1``...) find their files
+    next to the dataset even when it was resolved from the cache or ``$AUTOREC_DATA_DIR``."""
+    from pathlib import Path
+
+    from ..datasets import load, locate
+    from ..datasets.registry import REGISTRY
+    from ..splits import make_split
+
+    data = load(dataset, data_path=data_path)
+    where = data_path
+    if where is None:
+        if dataset.lower() in REGISTRY:
+            where = locate(dataset, None, download=False)
+        elif Path(dataset).exists():
+            where = Path(dataset)
+    return data, make_split(data, split, seed=seed, data_path=where)
