@@ -115,8 +115,16 @@ class LineIndex:
         return self.ends == self.starts
 
     def count(self, byte: int) -> np.ndarray:
-        # each line's span runs to the next start; the newline/CR it includes is never ``byte``
-        return np.add.reduceat((self.arr == byte).view(np.uint8), self.starts, dtype=np.int32)
+        # each line's span runs to the next start; the newline/CR it includes is never ``byte``.
+        # uint16 sums are several times faster than int32 ones and cannot wrap while every
+        # line is shorter than 65535 bytes; longer lines (never in valid data) take int32.
+        if len(self.starts) == 0:
+            return np.zeros(0, dtype=np.int32)
+        longest = int((np.diff(self.starts).max(initial=0)))
+        longest = max(longest, len(self.arr) - int(self.starts[-1]))
+        dtype = np.uint16 if longest < 65535 else np.int32
+        counts = np.add.reduceat((self.arr == byte).view(np.uint8), self.starts, dtype=dtype)
+        return counts.astype(np.int32)
 
     def text(self, i: int) -> str:
         return short(self.arr[self.starts[i] : self.ends[i]].tobytes())
@@ -199,7 +207,7 @@ def _fields_for(columns: Sequence[Column], sep: str) -> tuple[str, list[Column]]
     fields: list[Column] = []
     for k, col in enumerate(columns):
         if k:
-            fields.extend(Column(f"_sep{k}_{j}", "str", required=False, keep=False, filler=True)
+            fields.extend(Column(f"_sep{k}_{j}", "float", required=False, keep=False, filler=True)
                           for j in range(len(sep) - 1))
         fields.append(col)
     return sep[0], fields
@@ -244,13 +252,20 @@ def read_delimited(
             engine="c", quoting=csv.QUOTE_NONE, encoding=encoding,
             keep_default_na=False, na_values=[""], nrows=nrows, skip_blank_lines=True,
         )
-    except (ValueError, TypeError, OverflowError) as exc:
+        # the fast parser reads both "" and "nan" as NaN; only the text tells them apart
+        if any(f.required and not f.filler and frame[f.name].isna().any() for f in fields):
+            raise _Ambiguous()
+    except (ValueError, TypeError, OverflowError, _Ambiguous) as exc:
         frame = _read_slow(path, names, fields, real_sep, n_header, encoding, nrows, exc)
     if len(frame) != n_lines - n_header:
         # cannot happen when the field check passed; guards the row -> line mapping
         raise DataError(f"read {len(frame)} rows but the file has {n_lines - n_header} data lines",
                         path=path)
-    _check_required(frame, fields, path, n_header)
+    fillers = [f.name for f in fields if f.filler]
+    if fillers:
+        bad = frame[fillers].notna().any(axis=1).to_numpy()
+        if bad.any():
+            _misplaced(path, int(np.flatnonzero(bad)[0]) + n_header + 1)
     frame = frame[[f.name for f in fields if f.keep]]
     for f in fields:
         if f.keep and f.dtype is not None:
@@ -258,24 +273,13 @@ def read_delimited(
     return frame
 
 
-def _check_required(frame: pd.DataFrame, fields: Sequence[Column], path: Path, n_header: int) -> None:
-    first: tuple[int, Column] | None = None
-    for f in fields:
-        col = frame[f.name]
-        if f.filler:
-            bad = col.notna().to_numpy()
-        else:
-            bad = col.isna().to_numpy() if f.required else None
-        if bad is not None and bad.any():
-            pos = int(np.flatnonzero(bad)[0])
-            if first is None or pos < first[0]:
-                first = (pos, f)
-    if first is not None:
-        pos, f = first
-        if not f.filler:
-            raise DataError("missing value", path=path, line=pos + n_header + 1, column=f.name)
-        raise DataError("misplaced separator character (a field contains it)", path=path,
-                        line=pos + n_header + 1, value=_line_text(path, pos + n_header + 1))
+class _Ambiguous(Exception):
+    pass
+
+
+def _misplaced(path: Path, line: int) -> None:
+    raise DataError("misplaced separator character (a field contains it)", path=path, line=line,
+                    value=_line_text(path, line))
 
 
 def _line_text(path: Path, line: int) -> str:
@@ -291,42 +295,56 @@ def _read_slow(path, names, fields, sep, n_header, encoding, nrows, exc) -> pd.D
 
     Values pandas' fast parser rejects but that are numbers (``nan``, ``inf``) are converted
     here; whether they are acceptable is the caller's decision (a rating must be finite).
+    On one line, a misplaced ``::`` is reported before the empty field it causes.
     """
     text = pd.read_csv(
         path, sep=sep, header=None, skiprows=n_header, names=names,
-        usecols=[f.name for f in fields], dtype=str, engine="c", quoting=csv.QUOTE_NONE, encoding=encoding,
-        keep_default_na=False, na_filter=False, nrows=nrows, skip_blank_lines=True,
+        usecols=[f.name for f in fields], dtype=str, engine="c", quoting=csv.QUOTE_NONE,
+        encoding=encoding, keep_default_na=False, na_filter=False, nrows=nrows,
+        skip_blank_lines=True,
     )
     out: dict[str, pd.Series] = {}
-    worst: tuple[int, str, str, str] | None = None
+    worst: tuple[int, int, str, str, str] | None = None  # (row, priority, column, reason, value)
+
+    def note(bad: np.ndarray, priority: int, name: str, why) -> None:
+        nonlocal worst
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            cand = (pos, priority, name, why(pos), text[name].iloc[pos])
+            if worst is None or cand[:2] < worst[:2]:
+                worst = cand
+
     for f in fields:
         raw = text[f.name]
         empty = (raw.str.strip() == "").to_numpy()
-        if f.kind in ("int", "float"):
+        if f.filler:
+            note(~empty, 0, f.name, lambda pos: "misplaced")
+            out[f.name] = raw.where(~empty)
+        elif f.kind in ("int", "float"):
             num = pd.to_numeric(raw.where(~empty), errors="coerce")
             spelled_nan = raw.str.strip().str.lower().isin(["nan", "+nan", "-nan"]).to_numpy()
             bad = num.isna().to_numpy() & ~empty & ~spelled_nan
             reason = "not a number"
             if f.kind == "int":
                 values = num.to_numpy(dtype=np.float64)
-                nonint = np.isfinite(values) & (values != np.round(values))
-                bad |= nonint | (~empty & ~np.isfinite(values))
+                bad |= ~empty & (~np.isfinite(values) | (values != np.round(values)))
                 reason = "not an integer"
             if f.required:
                 bad |= empty
-            if bad.any():
-                pos = int(np.flatnonzero(bad)[0])
-                why = "missing value" if empty[pos] else reason
-                if worst is None or pos < worst[0]:
-                    worst = (pos, f.name, why, raw.iloc[pos])
+            note(bad, 1, f.name, lambda pos, e=empty, r=reason: "missing value" if e[pos] else r)
             out[f.name] = num.astype("int64") if (f.kind == "int" and not bad.any()) else num
         else:
+            if f.required:
+                note(empty, 1, f.name, lambda pos: "missing value")
             out[f.name] = raw.where(~empty)
             if f.kind == "category":
                 out[f.name] = out[f.name].astype("category")
     if worst is not None:
-        pos, name, why, value = worst
-        raise DataError(why, path=path, line=pos + n_header + 1, column=name, value=value,
+        pos, _, name, why, value = worst
+        line = pos + n_header + 1
+        if why == "misplaced":
+            _misplaced(path, line)
+        raise DataError(why, path=path, line=line, column=name, value=value,
                         has_value=why != "missing value") from exc
     return pd.DataFrame(out)
 

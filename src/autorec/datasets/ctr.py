@@ -74,7 +74,7 @@ def load_avazu(path: Path, *, nrows: int | None = None, name: str = "avazu",
     out = pd.DataFrame({
         "click": frame["click"],
         "hour_of_day": pd.Categorical(parts["hour"].to_numpy(), categories=range(24)),
-        "weekday": pd.Categorical(when.dt.dayofweek.to_numpy(), categories=range(7)),
+        "weekday": pd.Categorical(when.dt.day_of_week.to_numpy(), categories=range(7)),
         "timestamp": when.to_numpy().astype("datetime64[s]").astype(np.int64),
     })
     for c in AVAZU_HEADER[3:]:
