@@ -253,9 +253,11 @@ def test_ml100k_format_synthetic(tmp_path):
 
 def test_side_files_missing_warns_not_silent(tmp_path):
     write(tmp_path / "u.data", "1\t10\t5\t881250949\n")
-    with pytest.warns(UserWarning, match="u.user"):
+    with pytest.warns(UserWarning) as record:
         data = load_ml100k(tmp_path)
-    assert data.user_features is None
+    assert data.user_features is None and data.item_features is None
+    messages = " ".join(str(w.message) for w in record)
+    assert "u.user not found" in messages and "u.item not found" in messages
 
 
 def test_netflix_multiple_files_and_blocks(tmp_path):

@@ -145,17 +145,14 @@ class FeatureEncoder:
             order = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
             self.vocab[col] = [k for k, _ in order]
         self.mean, self.std = [], []
-        if self.dense_transform == "standard":
-            x = _dense_matrix(frame, self.dense)
-            finite = np.isfinite(x)
-            counts = finite.sum(axis=0)
-            xs = np.where(finite, x, 0.0)
-            mean = np.divide(xs.sum(axis=0), counts, out=np.zeros(x.shape[1]), where=counts > 0)
-            var = np.divide((((xs - mean) * finite) ** 2).sum(axis=0), counts,
-                            out=np.zeros(x.shape[1]), where=counts > 0)
-            std = np.sqrt(var)
-            std[~(std > 0)] = 1.0  # constant (or all-missing) column: centre only
-            self.mean, self.std = mean.tolist(), std.tolist()
+        for col in self.dense:  # one column at a time: 45M rows x 13 floats never coexist
+            x = _dense_column(frame, col)  # also validates the column
+            if self.dense_transform == "standard":
+                finite = x[np.isfinite(x)]
+                mean = float(finite.mean()) if finite.size else 0.0
+                std = float(finite.std()) if finite.size else 0.0
+                self.mean.append(mean)
+                self.std.append(std if std > 0 else 1.0)  # constant column: centre only
         self._build_lookup()
         return self
 
@@ -195,14 +192,16 @@ class FeatureEncoder:
         return self.fit(table, rows).transform(table, rows)
 
     def _encode_dense(self, frame: pd.DataFrame) -> np.ndarray:
-        x = _dense_matrix(frame, self.dense)
-        missing = ~np.isfinite(x)
-        if self.dense_transform == "log":
-            x = np.sign(x) * np.log1p(np.abs(x))
-        elif self.dense_transform == "standard":
-            x = (x - np.asarray(self.mean)) / np.asarray(self.std)
-        x[missing] = 0.0
-        return x.astype(np.float32)
+        out = np.empty((len(frame), len(self.dense)), dtype=np.float32)
+        for j, col in enumerate(self.dense):
+            x = _dense_column(frame, col)
+            missing = ~np.isfinite(x)
+            if self.dense_transform == "log":
+                x = np.sign(x) * np.log1p(np.abs(x))
+            elif self.dense_transform == "standard":
+                x = (x - self.mean[j]) / self.std[j]
+            out[:, j] = np.where(missing, 0.0, x)
+        return out
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
@@ -270,16 +269,15 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
-def _dense_matrix(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    if not cols:
-        return np.zeros((len(frame), 0), dtype=np.float64)
-    out = np.empty((len(frame), len(cols)), dtype=np.float64)
-    for j, col in enumerate(cols):
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = values.isna() & frame[col].notna()
-        if bad.any():
-            pos = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"dense feature is not a number (row label {frame.index[pos]!r})",
-                            column=col, value=frame[col].iloc[pos])
-        out[:, j] = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    return out
+def _dense_column(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """A dense column as float64; NaN/inf stay (they are *missing*), text is an error."""
+    raw = frame[col]
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = (values.isna() & raw.notna()).to_numpy()
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(f"dense feature is not a number (row label {frame.index[pos]!r})",
+                        column=col, value=raw.iloc[pos])
+    return values.to_numpy(dtype=np.float64, na_value=np.nan)
