@@ -151,5 +151,15 @@ def load_recommender(path: Path):
 
 
 def load(path: str | Path):
-    """Load a saved model (``autorec.load(DIR)``)."""
-    return load_recommender(Path(path))
+    """Load a saved model (``autorec.load(DIR)``): a rating `Recommender` or a `CTRModel`."""
+    path = Path(path)
+    folder = path / "model" if (path / "model" / "meta.json").exists() else path
+    try:
+        fmt = json.loads((folder / "meta.json").read_text()).get("format")
+    except (OSError, json.JSONDecodeError):
+        fmt = None
+    if fmt == "autorec-ctr-model":
+        from .ctr import CTRModel
+
+        return CTRModel.load(folder)
+    return load_recommender(path)

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 
 from ..blocks.graph import DataInfo, ScopedHP
-from ..blocks.hparams import FixedHP
-from ..errors import ConfigError
+from ..blocks.hparams import DefaultHP, FixedHP
 from ..models.registry import FittedState
 from ..models.zoo import ZOO, list_models, make_model
 
@@ -22,8 +21,9 @@ BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "we
                         "max_epochs": 100, "patience": 5}
 
 
-def _spec(name: str):
-    return make_model(name, "rating")
+def _spec(name: str, params: Mapping[str, Any] | None = None):
+    # make_model validates the keys: scoped ("deep/units") or bare ("embedding_dim": every block)
+    return make_model(name, "rating", **dict(params or {}))
 
 
 def _info(train) -> DataInfo:
@@ -49,13 +49,9 @@ class BlockFamily:
 
     def build(self, name: str, params: Mapping[str, Any], train, device, seed: int = 0) -> FittedState:
         info = _info(train)
-        spec = _spec(name)
-        known = set(spec.tunable())
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError(f"{name} has no hyperparameter(s) {unknown}; known: {sorted(known)}")
-        module = spec.build(FixedHP(params), info).to(device)
-        return FittedState(module, dict(module.hp_values), {"info": info, "train": train, "device": device,
+        module = _spec(name, params).build(DefaultHP(), info).to(device)
+        # every value the architecture depends on: the fixed ones and the defaults asked for
+        return FittedState(module, {**params, **module.hp_values}, {"info": info, "train": train, "device": device,
                                                              "seen": train.csr()})
 
     def task(self, state: FittedState, train, validation, cfg, predict_fn):
@@ -97,7 +93,7 @@ class BlockFamily:
         info = DataInfo(task="rating", n_users=shapes["n_users"], n_items=shapes["n_items"],
                         rating_scale=tuple(shapes["rating_scale"]) if shapes["rating_scale"] else None,
                         global_mean=shapes["global_mean"])
-        module = _spec(name).build(FixedHP(hparams, strict=True), info).to(device)
+        module = _spec(name, hparams).build(FixedHP({}, strict=True), info).to(device)
         seen = sp.csr_matrix((tensors["seen.data"].numpy(), tensors["seen.indices"].numpy(),
                               tensors["seen.indptr"].numpy()), shape=(info.n_users, info.n_items))
         return FittedState(module, dict(hparams), {"info": info, "device": device, "seen": seen})

@@ -121,6 +121,7 @@ def write_run(out: Path, rec, result: dict) -> None:
                      title=f"{result['model']} on {result['dataset']}")
     rec.save(out / "model")
     write_json_atomic(out / "metrics.json", _clean(result))
+    return out
 
 
 def _clean(obj):
@@ -134,6 +135,8 @@ def _clean(obj):
 
 
 def load_and_split(dataset: str, data_path, split: str, seed: int):
+    """-> (data, split); for a CTR dataset (a FeatureTable) the split is left to the CTR path
+    and ``None`` is returned in its place."""
     """Load a dataset and make a named split; predefined splits (``u1``...) find their files
     next to the dataset even when it was resolved from the cache or ``$AUTOREC_DATA_DIR``."""
     from pathlib import Path
@@ -143,6 +146,8 @@ def load_and_split(dataset: str, data_path, split: str, seed: int):
     from ..splits import make_split
 
     data = load(dataset, data_path=data_path)
+    if not hasattr(data, "csr"):  # a FeatureTable: rows are split by train_and_evaluate_ctr
+        return data, None
     where = data_path
     if where is None:
         if dataset.lower() in REGISTRY:
@@ -150,3 +155,37 @@ def load_and_split(dataset: str, data_path, split: str, seed: int):
         elif Path(dataset).exists():
             where = Path(dataset)
     return data, make_split(data, split, seed=seed, data_path=where)
+
+
+# Row splits of a CTR table by protocol name: (test fraction, validation fraction of the rest)
+CTR_SPLITS = {"random-90-10": (0.1, 0.1), "random-80-10-10": (0.1, 1 / 9)}
+
+
+def train_and_evaluate_ctr(table, split: str, model: str, settings: Mapping[str, Any] | None = None,
+                           seed: int = 0, out: Path | None = None, dataset_name: str = ""):
+    """The CTR counterpart of :func:`train_and_evaluate`: a seeded row split, the encoder fitted
+    on the training rows only, early stopping on validation logloss, test evaluated once."""
+    from ..ctr import CTRModel
+    from ..splits import split_rows
+
+    if split not in CTR_SPLITS:
+        raise ConfigError(f"split {split!r} does not apply to CTR rows; use one of {sorted(CTR_SPLITS)}")
+    test_frac, val_frac = CTR_SPLITS[split]
+    tr, va, te = split_rows(len(table), test=test_frac, validation=val_frac, seed=seed)
+    settings = dict(settings or {})
+    options = {k: settings.pop(k) for k in ("min_count", "dense_transform") if k in settings}
+    params, train, _ = split_settings(settings)
+    train.setdefault("seed", seed)
+    rec = CTRModel(model, params=params, train=train, **options)
+    rec.fit(table, tr, va)
+    result = {
+        "model": model, "dataset": dataset_name or table.name, "split": split, "seed": seed,
+        "task": "ctr", "params": rec.hparams_, "train_settings": rec.train_config_.to_dict(),
+        "rows": {"train": len(tr), "validation": len(va), "test": len(te)},
+        "validation": rec.evaluate(table, va), "test": rec.evaluate(table, te),
+        "train_seconds": round(rec.fit_seconds_, 3), "epochs": len(rec.history_.epochs),
+        "best_epoch": rec.history_.best_epoch,
+    }
+    if out is not None:
+        write_run(out, rec, result)
+    return rec, result
