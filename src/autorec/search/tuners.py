@@ -1,0 +1,482 @@
+"""Tuners (Optuna samplers) and pruners for the search, by name.
+
+``make_sampler(name, seed)``: ``random`` (RandomSampler), ``greedy`` (:class:`GreedySampler`,
+below), ``bayesian`` (Optuna's GPSampler: Gaussian-process Bayesian optimisation) and ``tpe``
+(TPESampler, multivariate with grouping so conditional branches are modelled jointly, and the
+constant liar so parallel workers do not all pick the same point).
+
+``make_pruner(name)``: ``none``, ``median``, ``successive-halving``, ``hyperband``.  Pruning is
+multi-fidelity over epochs: the objective calls ``trial.report(val_metric, epoch)`` after each
+epoch and raises ``optuna.TrialPruned`` when ``trial.should_prune()``.
+
+GreedySampler
+-------------
+A hill climber over configurations, in the style of KerasTuner's greedy oracle:
+
+* The first trial is the defaults (the search enqueues them with ``study.enqueue_trial``, or the
+  sampler is given ``defaults`` and proposes them itself while no trial has completed).
+* Every later trial starts from the best COMPLETE trial so far and changes ``k`` of its
+  hyperparameters, ``k`` drawn uniformly from ``1..max_changes``.  A changed numeric value is,
+  with probability ``local_prob``, a Gaussian step around the current value (``local_scale`` of
+  the range, on the log scale for log ranges), otherwise a uniform draw from the range; a
+  changed categorical takes one of its other choices.  Parameters the best trial never asked for
+  (a conditional branch opened by a change) are drawn at random.
+* A configuration is never proposed twice: the proposal is compared with every other trial in
+  the storage (complete, pruned, failed, running and waiting: a running trial by its stored
+  proposal).  A proposal that was seen is redrawn (``tries`` times per width); if that fails the
+  neighbourhood is taken as exhausted and widened (first the other widths up to
+  ``max_changes``, then more changes, up to all of them); if every width fails, the fallback is
+  a random configuration not yet seen (enumerated exactly when the space is finite and small).
+  When even that finds nothing the space is exhausted: the study is stopped and
+  :class:`SearchSpaceExhausted` is raised (which fails that trial).  After each trial, a flat
+  finite space whose every configuration has been tried stops the study, so that case normally
+  ends cleanly without the failed trial.
+* While no trial has completed (and the defaults are taken, e.g. running in another worker,
+  or failed), trials are random-but-unseen.
+* Each trial's proposal is decided when the trial first asks for a value, from a random stream
+  seeded by ``(seed, trial number)``, and written to the trial's system attrs
+  (``greedy:target``) before use.  Other worker processes sharing the storage read it, so they
+  never pick the same configuration; after writing, the sampler re-reads the study and
+  re-plans if another trial wrote the same proposal at the same moment (write-then-check: of
+  two simultaneous writers at least one sees the other).
+* Conditional spaces: a proposal made from the best trial's params may switch a branch, so the
+  params finally asked can differ from it.  Each value returned is therefore also checked: if
+  the params asked so far plus this value would exactly equal a finished trial's params, another
+  value is chosen (for a deterministic define-by-run objective, such an equality at the last
+  asked param is the only way to repeat a configuration).  In conditional spaces a parallel
+  race with a RUNNING trial whose own branch switched is the one case not excluded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+import zlib
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler
+from optuna.trial import FrozenTrial, TrialState
+
+from ..errors import AutorecError, ConfigError
+
+__all__ = [
+    "SAMPLERS",
+    "PRUNERS",
+    "make_sampler",
+    "make_pruner",
+    "GreedySampler",
+    "SearchSpaceExhausted",
+]
+
+SAMPLERS = ("random", "greedy", "bayesian", "tpe")
+PRUNERS = ("none", "median", "successive-halving", "hyperband")
+
+TARGET_ATTR = "greedy:target"
+INFO_ATTR = "greedy:info"
+
+
+class SearchSpaceExhausted(AutorecError):
+    """Every configuration of the search space has already been tried."""
+
+
+def make_sampler(name: str, seed: int, **options: Any) -> BaseSampler:
+    """An Optuna sampler by tuner name; ``options`` go to its constructor."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise ConfigError(f"sampler seed must be an integer, got {seed!r}")
+    seed = int(seed)
+    try:
+        with warnings.catch_warnings():
+            # multivariate/group/constant_liar are flagged experimental but are the point here
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            if name == "random":
+                return optuna.samplers.RandomSampler(seed=seed, **options)
+            if name == "greedy":
+                return GreedySampler(seed=seed, **options)
+            if name == "bayesian":
+                opts = {"n_startup_trials": 10, "warn_independent_sampling": False, **options}
+                return optuna.samplers.GPSampler(seed=seed, **opts)
+            if name == "tpe":
+                opts = {
+                    "n_startup_trials": 10,
+                    "multivariate": True,
+                    "group": True,
+                    "constant_liar": True,
+                    **options,
+                }
+                return optuna.samplers.TPESampler(seed=seed, **opts)
+    except TypeError as e:
+        raise ConfigError(f"tuner {name!r}: bad option in {sorted(options)}: {e}") from e
+    raise ConfigError(f"unknown tuner {name!r}; known: {', '.join(SAMPLERS)}")
+
+
+def make_pruner(
+    name: str,
+    *,
+    min_resource: int = 1,
+    max_resource: int | str = "auto",
+    reduction_factor: int = 3,
+    n_startup_trials: int = 5,
+    n_warmup_steps: int = 1,
+) -> optuna.pruners.BasePruner:
+    """An Optuna pruner by name.
+
+    Resources are epochs (the step passed to ``trial.report``).  ``max_resource`` is the most
+    epochs a trial can run ("auto": taken from the first trial that finishes); ``median`` prunes
+    a trial whose metric at an epoch is worse than the median of earlier trials at that epoch,
+    after ``n_startup_trials`` trials and ``n_warmup_steps`` epochs.
+    """
+    if reduction_factor < 2:
+        raise ConfigError(f"pruner reduction_factor must be >= 2, got {reduction_factor}")
+    if min_resource < 1:
+        raise ConfigError(f"pruner min_resource must be >= 1, got {min_resource}")
+    if max_resource != "auto" and (not isinstance(max_resource, int) or max_resource < min_resource):
+        raise ConfigError(f"pruner max_resource must be 'auto' or an int >= min_resource, got {max_resource!r}")
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps)
+    if name == "successive-halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=reduction_factor)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=min_resource, max_resource=max_resource, reduction_factor=reduction_factor
+        )
+    raise ConfigError(f"unknown pruner {name!r}; known: {', '.join(PRUNERS)}")
+
+
+# ---------------------------------------------------------------- distributions as value sets
+
+
+def _n_values(dist: BaseDistribution) -> float:
+    """How many values a distribution has (``inf`` for a continuous float range)."""
+    if isinstance(dist, CategoricalDistribution):
+        return len(dist.choices)
+    if isinstance(dist, IntDistribution):
+        return (dist.high - dist.low) // dist.step + 1
+    assert isinstance(dist, FloatDistribution)
+    if dist.step is None:
+        return 1 if dist.low == dist.high else math.inf
+    return int(round((dist.high - dist.low) / dist.step)) + 1
+
+
+def _all_values(dist: BaseDistribution) -> list[Any]:
+    if isinstance(dist, CategoricalDistribution):
+        return list(dist.choices)
+    if isinstance(dist, IntDistribution):
+        return list(range(dist.low, dist.high + 1, dist.step))
+    assert isinstance(dist, FloatDistribution)
+    if dist.step is None:
+        assert dist.low == dist.high, "a continuous range has no finite list of values"
+        return [float(dist.low)]
+    return [float(dist.low + i * dist.step) for i in range(int(_n_values(dist)))]
+
+
+def _grid_value(dist: IntDistribution | FloatDistribution, x: float) -> Any:
+    """Snap a number to the distribution's grid and range."""
+    x = min(max(x, dist.low), dist.high)
+    if isinstance(dist, IntDistribution):
+        return int(dist.low + round((x - dist.low) / dist.step) * dist.step)
+    if dist.step is not None:
+        return float(dist.low + round((x - dist.low) / dist.step) * dist.step)
+    return float(x)
+
+
+def _bounds(dist: IntDistribution | FloatDistribution) -> tuple[float, float]:
+    # ints are drawn on [low - 0.5, high + 0.5] so that rounding gives the ends a full share
+    lo, hi = float(dist.low), float(dist.high)
+    if isinstance(dist, IntDistribution) or dist.step is not None:
+        half = 0.5 * (dist.step if not dist.log else 1)
+        lo, hi = lo - half, hi + half
+        if dist.log:
+            lo = max(lo, float(dist.low) * 0.5)
+    return (math.log(lo), math.log(hi)) if dist.log else (lo, hi)
+
+
+def _random_value(dist: BaseDistribution, rng: np.random.Generator) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[int(rng.integers(len(dist.choices)))]
+    assert isinstance(dist, (IntDistribution, FloatDistribution))
+    lo, hi = _bounds(dist)
+    u = rng.uniform(lo, hi)
+    return _grid_value(dist, math.exp(u) if dist.log else u)
+
+
+def _contains(dist: BaseDistribution, value: Any) -> bool:
+    try:
+        return bool(dist._contains(dist.to_internal_repr(value)))
+    except (ValueError, TypeError):
+        return False
+
+
+def _changed_value(
+    dist: BaseDistribution, current: Any, rng: np.random.Generator, local_prob: float, local_scale: float
+) -> Any | None:
+    """A value of ``dist`` different from ``current``, or None if it has no other value."""
+    if _n_values(dist) <= 1:
+        return None
+    if isinstance(dist, CategoricalDistribution):
+        others = [c for c in dist.choices if c != current]
+        return others[int(rng.integers(len(others)))] if others else None
+    assert isinstance(dist, (IntDistribution, FloatDistribution))
+    lo, hi = _bounds(dist)
+    for _ in range(16):
+        if rng.random() < local_prob and _contains(dist, current):
+            u0 = math.log(current) if dist.log else float(current)
+            step = rng.normal(0.0, local_scale * (hi - lo))
+            value = _grid_value(dist, math.exp(u0 + step) if dist.log else u0 + step)
+            if value == current:  # a step smaller than the grid: move one grid point that way
+                unit = dist.step if (isinstance(dist, IntDistribution) or dist.step) else 0
+                value = _grid_value(dist, current + (unit if step >= 0 else -unit))
+                if value == current:
+                    value = _grid_value(dist, current - (unit if step >= 0 else -unit))
+        else:
+            value = _random_value(dist, rng)
+        if value != current:
+            return value
+    return None
+
+
+def _key(params: Mapping[str, Any]) -> frozenset:
+    return frozenset(params.items())
+
+
+# ---------------------------------------------------------------- the greedy sampler
+
+
+class GreedySampler(BaseSampler):
+    """Hill climbing from the best complete trial, never repeating a configuration.
+
+    See the module docstring for the exact procedure.  ``defaults`` are Optuna-encoded params
+    (``autorec.search.hp.space_defaults``); they are proposed while no trial has completed,
+    unless an identical trial already exists (e.g. the search enqueued them).
+    """
+
+    def __init__(
+        self,
+        defaults: Mapping[str, Any] | None = None,
+        *,
+        seed: int = 0,
+        max_changes: int = 2,
+        local_prob: float = 0.5,
+        local_scale: float = 0.15,
+        tries: int = 64,
+        max_enumerate: int = 200_000,
+    ) -> None:
+        if max_changes < 1:
+            raise ConfigError(f"greedy max_changes must be >= 1, got {max_changes}")
+        if not 0.0 <= local_prob <= 1.0:
+            raise ConfigError(f"greedy local_prob must be in [0, 1], got {local_prob}")
+        if local_scale <= 0:
+            raise ConfigError(f"greedy local_scale must be > 0, got {local_scale}")
+        self.defaults = dict(defaults) if defaults else None
+        self.seed = int(seed)
+        self.max_changes = int(max_changes)
+        self.local_prob = float(local_prob)
+        self.local_scale = float(local_scale)
+        self.tries = int(tries)
+        self.max_enumerate = int(max_enumerate)
+        # per-process cache of the plan of each trial this process is sampling, by trial id
+        self._plans: dict[int, dict[str, Any]] = {}
+
+    # Optuna's sampler interface: everything is independent sampling (define-by-run)
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return {}
+
+    def reseed_rng(self) -> None:
+        # randomness is derived from (seed, trial number), which is what keeps workers consistent;
+        # Optuna calls this for n_jobs>1 threads, where there is nothing to reseed
+        pass
+
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        plan = self._plans.get(trial._trial_id)
+        if plan is None:
+            plan = self._plan(study, trial)
+            self._plans[trial._trial_id] = plan
+        target = plan["target"]
+        rng = np.random.default_rng([self.seed, trial.number, plan["round"], zlib.crc32(param_name.encode())])
+        if param_name in target and _contains(param_distribution, target[param_name]):
+            value = target[param_name]
+        else:
+            value = _random_value(param_distribution, rng)
+        return self._avoid_finished(plan["finished"], dict(trial.params), param_name, param_distribution, value, rng)
+
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Any
+    ) -> None:
+        self._plans.pop(trial._trial_id, None)
+        if self._flat_space_exhausted(study):
+            try:
+                study.stop()
+            except RuntimeError:
+                pass  # not inside study.optimize (ask/tell use): nothing to stop
+
+    # ------------------------------------------------------------ planning
+
+    def _all_trials(self, study: optuna.Study) -> list[FrozenTrial]:
+        # the storage, not study.get_trials(): under Hyperband the sampler sees a per-bracket view
+        return study._storage.get_all_trials(study._study_id, deepcopy=False)
+
+    @staticmethod
+    def _known_config(t: FrozenTrial) -> dict[str, Any] | None:
+        if t.state == TrialState.WAITING:
+            return dict(t.system_attrs.get("fixed_params", {})) or None
+        if t.state == TrialState.RUNNING:
+            if TARGET_ATTR in t.system_attrs:
+                return dict(t.system_attrs[TARGET_ATTR])
+            fixed = t.system_attrs.get("fixed_params")
+            return dict(fixed) if fixed else (dict(t.params) or None)
+        return dict(t.params)
+
+    def _seen(self, trials: Iterable[FrozenTrial], own_id: int) -> tuple[set, set]:
+        """(keys of every other trial's configuration, keys of finished trials' params)."""
+        seen, finished = set(), set()
+        for t in trials:
+            if t._trial_id == own_id:
+                continue
+            cfg = self._known_config(t)
+            if cfg is not None:
+                seen.add(_key(cfg))
+            if t.state.is_finished():
+                finished.add(_key(t.params))
+        return seen, finished
+
+    def _best(self, study: optuna.Study, trials: list[FrozenTrial]) -> FrozenTrial | None:
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+        if not complete:
+            return None
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
+        return min(complete, key=lambda t: (sign * t.values[0], t.number))
+
+    def _plan(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+        for round_ in range(32):
+            trials = self._all_trials(study)
+            seen, finished = self._seen(trials, trial._trial_id)
+            rng = np.random.default_rng([self.seed, trial.number, round_])
+            target, info = self._propose(study, trials, seen, rng)
+            info["round"] = round_
+            storage = study._storage
+            storage.set_trial_system_attr(trial._trial_id, TARGET_ATTR, target)
+            storage.set_trial_system_attr(trial._trial_id, INFO_ATTR, info)
+            if not target:
+                break  # nothing to compare yet: values are drawn (and checked) one by one
+            # write-then-check: a worker that planned the same configuration at the same moment
+            again, _ = self._seen(self._all_trials(study), trial._trial_id)
+            if _key(target) not in again:
+                break
+        else:
+            raise RuntimeError("greedy sampler: could not settle on a configuration no other worker chose")
+        return {"target": target, "finished": finished, "round": round_}
+
+    def _propose(
+        self, study: optuna.Study, trials: list[FrozenTrial], seen: set, rng: np.random.Generator
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        best = self._best(study, trials)
+        if best is None:
+            if self.defaults is not None and _key(self.defaults) not in seen:
+                return dict(self.defaults), {"mode": "defaults"}
+            ref = next((t for t in reversed(trials) if t.state.is_finished() and t.params), None)
+            if ref is None:
+                return {}, {"mode": "random"}
+            return self._random_unseen(study, ref.distributions, seen, rng, reason="no complete trial yet")
+
+        base, dists = dict(best.params), dict(best.distributions)
+        changeable = sorted(n for n in base if _n_values(dists[n]) > 1)
+        if changeable:
+            k0 = int(rng.integers(1, min(self.max_changes, len(changeable)) + 1))
+            widths = [k0] + [w for w in range(1, min(self.max_changes, len(changeable)) + 1) if w != k0]
+            widths += list(range(self.max_changes + 1, len(changeable) + 1))
+            for width in widths:
+                for _ in range(self.tries):
+                    names = sorted(rng.choice(changeable, size=width, replace=False).tolist())
+                    target = dict(base)
+                    for n in names:
+                        new = _changed_value(dists[n], base[n], rng, self.local_prob, self.local_scale)
+                        if new is None:
+                            break
+                        target[n] = new
+                    else:
+                        if _key(target) not in seen:
+                            return target, {"mode": "perturb", "base": best.number, "changed": names}
+        return self._random_unseen(study, dists, seen, rng, reason=f"neighbourhood of trial {best.number} exhausted")
+
+    def _random_unseen(
+        self, study: optuna.Study, dists: Mapping[str, BaseDistribution], seen: set, rng: np.random.Generator, reason: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        names = sorted(dists)
+        info = {"mode": "random", "reason": reason}
+        size = math.prod(_n_values(dists[n]) for n in names)
+        if size <= self.max_enumerate:
+            values = [_all_values(dists[n]) for n in names]
+            unseen = [c for c in itertools.product(*values) if _key(dict(zip(names, c))) not in seen]
+            if unseen:
+                return dict(zip(names, unseen[int(rng.integers(len(unseen)))])), info
+        else:
+            for _ in range(self.tries):
+                target = {n: _random_value(dists[n], rng) for n in names}
+                if _key(target) not in seen:
+                    return target, info
+        try:
+            study.stop()
+        except RuntimeError:
+            pass
+        raise SearchSpaceExhausted(
+            f"greedy search: all {size if size != math.inf else 'sampled'} configurations of "
+            f"{names} have been tried; stopping the study"
+        )
+
+    def _avoid_finished(
+        self,
+        finished: set,
+        partial: dict[str, Any],
+        name: str,
+        dist: BaseDistribution,
+        value: Any,
+        rng: np.random.Generator,
+    ) -> Any:
+        """``value``, unless asking it would make this trial's params exactly a finished trial's."""
+
+        def repeats(v: Any) -> bool:
+            return _key({**partial, name: v}) in finished
+
+        if not repeats(value):
+            return value
+        if _n_values(dist) <= self.max_enumerate:
+            options = [v for v in _all_values(dist) if not repeats(v)]
+            if options:
+                return options[int(rng.integers(len(options)))]
+        else:
+            for _ in range(self.tries):
+                v = _random_value(dist, rng)
+                if not repeats(v):
+                    return v
+        raise SearchSpaceExhausted(
+            f"greedy search: every value of {name!r} repeats a finished trial given {partial}"
+        )
+
+    def _flat_space_exhausted(self, study: optuna.Study) -> bool:
+        trials = [t for t in self._all_trials(study) if t.params]
+        if not trials:
+            return False
+        dists = trials[0].distributions
+        if any(t.distributions != dists for t in trials):
+            return False  # conditional space: its size is not the product of the params' sizes
+        size = math.prod(_n_values(d) for d in dists.values())
+        if size > self.max_enumerate:
+            return False
+        return len({_key(t.params) for t in trials}) >= size
