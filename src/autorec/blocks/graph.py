@@ -257,7 +257,12 @@ class Block(Tunable):
                                   f"give a default; known: {sorted(self.hparams)}")
             table = dict(self.hparams)
             for k, v in defaults.items():
-                table[k] = replace(table[k], default=table[k].validate(v, f"default of {k}"))
+                spec = table[k]
+                value = spec.validate(v, f"default of {k}")
+                if spec.low is not None and not spec.low <= value <= spec.high:
+                    raise ConfigError(f"default {k}={v!r} is outside the search range "
+                                      f"[{spec.low:g}, {spec.high:g}]")
+                table[k] = replace(spec, default=value)
             self.hparams = table
         ties = {k: v for k, v in fixed.items() if isinstance(v, Tie)}
         super().__init__(name=name, **{k: v for k, v in fixed.items() if k not in ties})
