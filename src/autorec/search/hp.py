@@ -109,6 +109,10 @@ class OptunaHP:
 
     def get(self, name: str, spec: HParam) -> Any:
         dist = to_distribution(name, spec)
+        asked = self.trial.distributions.get(name)
+        if asked is not None and asked != dist:
+            # Optuna would only warn and return the first value: two declarations share a name
+            raise ConfigError(f"hyperparameter {name!r} was asked as {asked} and again as {dist} in one trial")
         try:
             if isinstance(dist, optuna.distributions.CategoricalDistribution):
                 raw = self.trial.suggest_categorical(name, dist.choices)
@@ -117,7 +121,7 @@ class OptunaHP:
             else:
                 raw = self.trial.suggest_float(name, dist.low, dist.high, log=dist.log)
         except ValueError as e:
-            # Optuna raises ValueError when one name is asked with two different distributions
+            # e.g. the same name was a float in this trial and is now asked as a categorical
             raise ConfigError(f"hyperparameter {name!r}: {e}") from e
         value = decode_value(name, spec, raw)
         self.values[name] = value
