@@ -303,6 +303,27 @@ def test_greedy_in_a_conditional_space_tries_each_configuration_once() -> None:
     assert all(t.state == TrialState.FAIL for t in study.trials if t.state != TrialState.COMPLETE)
 
 
+def _open_and_closed_branch(trial: optuna.Trial) -> float:
+    """Branch A is continuous (never exhausted), branch B has 6 values; B's best is 0.25 worse than A's."""
+    if trial.suggest_categorical("kind", ["A", "B"]) == "A":
+        return abs(trial.suggest_float("a", 0, 1) - 0.5)
+    return 0.25 + trial.suggest_int("b", 0, 5) / 10
+
+
+def test_greedy_leaves_a_used_up_branch_without_wasting_trials() -> None:
+    # the best trial is an A; a change of kind to B must come with an untried b, and once all
+    # six b's are tried it must not propose B at all (it would have to repeat or fail)
+    study = optuna.create_study(sampler=GreedySampler({"kind": "B", "b": 5}, seed=4, max_changes=1))
+    study.optimize(_open_and_closed_branch, n_trials=60)
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    configs = [tuple(sorted(t.params.items())) for t in study.trials]
+    assert len(set(configs)) == len(configs) == 60
+    assert sorted(t.params["b"] for t in study.trials if t.params["kind"] == "B") == list(range(6))
+    # a switch to B takes its b from what B trials showed, not from the best (A) trial
+    switched = [t for t in study.trials if t.system_attrs["greedy:info"].get("changed") == ["kind"]]
+    assert any(t.params["kind"] == "B" for t in switched)
+
+
 def test_greedy_rejects_bad_settings() -> None:
     with pytest.raises(ConfigError):
         GreedySampler(max_changes=0)

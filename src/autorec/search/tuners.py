@@ -19,12 +19,17 @@ A hill climber over configurations, in the style of KerasTuner's greedy oracle:
   hyperparameters, ``k`` drawn uniformly from ``1..max_changes``.  A changed numeric value is,
   with probability ``local_prob``, a Gaussian step around the current value (``local_scale`` of
   the range, on the log scale for log ranges), otherwise a uniform draw from the range; a
-  changed categorical takes one of its other choices.  Parameters the best trial never asked for
-  (a conditional branch opened by a change) are drawn at random.
-* A configuration is never proposed twice: the proposal is compared with every other trial in
-  the storage (complete, pruned, failed, running and waiting: a running trial by its stored
-  proposal).  A proposal that was seen is redrawn (``tries`` times per width); if that fails the
-  neighbourhood is taken as exhausted and widened (first the other widths up to
+  changed categorical takes one of its other choices.  When a change opens a conditional branch
+  the best trial never asked (``kind`` A -> B), the names that branch asks are taken from
+  finished trials that had the same value and drawn at random; names no trial has shown yet
+  are drawn at random when the objective asks for them.
+* A configuration is never proposed twice.  The proposal is compared with every other trial in
+  the storage: complete, pruned, failed, running and waiting (a running trial by its stored
+  proposal, a waiting one by its enqueued params).  It repeats a known configuration ``C`` when
+  ``C``'s (name, value) pairs are a subset of the proposal's: a deterministic define-by-run
+  objective given the proposal's values walks ``C``'s path and never reads the other names (in
+  a flat space this is plain equality).  A repeat is redrawn (``tries`` times per width); if
+  that fails the neighbourhood is taken as exhausted and widened (first the other widths up to
   ``max_changes``, then more changes, up to all of them); if every width fails, the fallback is
   a random configuration not yet seen (enumerated exactly when the space is finite and small).
   When even that finds nothing the space is exhausted: the study is stopped and
@@ -35,16 +40,15 @@ A hill climber over configurations, in the style of KerasTuner's greedy oracle:
   or failed), trials are random-but-unseen.
 * Each trial's proposal is decided when the trial first asks for a value, from a random stream
   seeded by ``(seed, trial number)``, and written to the trial's system attrs
-  (``greedy:target``) before use.  Other worker processes sharing the storage read it, so they
-  never pick the same configuration; after writing, the sampler re-reads the study and
-  re-plans if another trial wrote the same proposal at the same moment (write-then-check: of
-  two simultaneous writers at least one sees the other).
-* Conditional spaces: a proposal made from the best trial's params may switch a branch, so the
-  params finally asked can differ from it.  Each value returned is therefore also checked: if
-  the params asked so far plus this value would exactly equal a finished trial's params, another
-  value is chosen (for a deterministic define-by-run objective, such an equality at the last
-  asked param is the only way to repeat a configuration).  In conditional spaces a parallel
-  race with a RUNNING trial whose own branch switched is the one case not excluded.
+  (``greedy:target``; ``greedy:info`` says how it was made) before use.  Other worker processes
+  sharing the storage read it, so they never pick the same configuration; after writing, the
+  sampler re-reads the study and re-plans if another trial wrote a clashing proposal at the
+  same moment (write-then-check: of two simultaneous writers at least one sees the other).
+* Values drawn when asked (names of a branch no trial has shown yet, and the random mode before
+  anything completed) are checked one by one: a value that would make the params asked so far
+  exactly a finished trial's params is replaced by another, and :class:`SearchSpaceExhausted`
+  is raised if every value would.  Such values are not in the stored proposal, so two workers
+  drawing them at the same moment in a tiny discrete branch are the one case not excluded.
 """
 
 from __future__ import annotations
@@ -249,6 +253,52 @@ def _key(params: Mapping[str, Any]) -> frozenset:
     return frozenset(params.items())
 
 
+class _Seen:
+    """The configurations other trials ran or will run, for the never-repeat rule.
+
+    A proposal repeats a known configuration ``C`` when ``C``'s items are a subset of the
+    proposal's: a deterministic define-by-run objective given the proposal's values follows
+    ``C``'s path (asks the same names, gets the same values) and never reads the other names.
+    For a flat space that is plain equality.  Configurations are grouped by their names, so the
+    test is one hash lookup per distinct branch structure.
+    """
+
+    def __init__(self) -> None:
+        self.groups: dict[frozenset, set[frozenset]] = {}
+        self.finished: set[frozenset] = set()
+
+    def add(self, config: Mapping[str, Any], finished: bool) -> None:
+        self.groups.setdefault(frozenset(config), set()).add(_key(config))
+        if finished:
+            self.finished.add(_key(config))
+
+    def covers(self, proposal: Mapping[str, Any]) -> bool:
+        names = proposal.keys()
+        for group_names, configs in self.groups.items():
+            if group_names <= names and frozenset((n, proposal[n]) for n in group_names) in configs:
+                return True
+        return False
+
+
+def _complete_branches(
+    target: dict[str, Any], changed: list[str], finished: list[FrozenTrial], rng: np.random.Generator
+) -> None:
+    """Give ``target`` values for the names a changed value is known to open.
+
+    Changing e.g. ``kind`` from A to B opens B's params, which the best trial (an A) does not
+    have.  Finished trials that took the same new value show which names then get asked; each
+    such name gets a random value from its distribution, so the proposal is complete and the
+    never-repeat rule can judge it before the trial starts.  Names never seen stay open and are
+    drawn when asked.
+    """
+    for n in changed:
+        for t in reversed(finished):
+            if n in t.params and t.params[n] == target[n]:
+                for k, dist in t.distributions.items():
+                    if k not in target:
+                        target[k] = _random_value(dist, rng)
+
+
 # ---------------------------------------------------------------- the greedy sampler
 
 
@@ -334,27 +384,23 @@ class GreedySampler(BaseSampler):
 
     @staticmethod
     def _known_config(t: FrozenTrial) -> dict[str, Any] | None:
+        """The configuration a trial ran or will run, when it is known in full."""
         if t.state == TrialState.WAITING:
             return dict(t.system_attrs.get("fixed_params", {})) or None
         if t.state == TrialState.RUNNING:
-            if TARGET_ATTR in t.system_attrs:
-                return dict(t.system_attrs[TARGET_ATTR])
-            fixed = t.system_attrs.get("fixed_params")
-            return dict(fixed) if fixed else (dict(t.params) or None)
-        return dict(t.params)
+            planned = t.system_attrs.get(TARGET_ATTR) or t.system_attrs.get("fixed_params")
+            return dict(planned) if planned else None  # a random-mode trial is checked value by value
+        return dict(t.params) or None
 
-    def _seen(self, trials: Iterable[FrozenTrial], own_id: int) -> tuple[set, set]:
-        """(keys of every other trial's configuration, keys of finished trials' params)."""
-        seen, finished = set(), set()
+    def _seen(self, trials: Iterable[FrozenTrial], own_id: int) -> "_Seen":
+        seen = _Seen()
         for t in trials:
             if t._trial_id == own_id:
                 continue
             cfg = self._known_config(t)
             if cfg is not None:
-                seen.add(_key(cfg))
-            if t.state.is_finished():
-                finished.add(_key(t.params))
-        return seen, finished
+                seen.add(cfg, finished=t.state.is_finished())
+        return seen
 
     def _best(self, study: optuna.Study, trials: list[FrozenTrial]) -> FrozenTrial | None:
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
@@ -366,7 +412,7 @@ class GreedySampler(BaseSampler):
     def _plan(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
         for round_ in range(32):
             trials = self._all_trials(study)
-            seen, finished = self._seen(trials, trial._trial_id)
+            seen = self._seen(trials, trial._trial_id)
             rng = np.random.default_rng([self.seed, trial.number, round_])
             target, info = self._propose(study, trials, seen, rng)
             info["round"] = round_
@@ -376,25 +422,25 @@ class GreedySampler(BaseSampler):
             if not target:
                 break  # nothing to compare yet: values are drawn (and checked) one by one
             # write-then-check: a worker that planned the same configuration at the same moment
-            again, _ = self._seen(self._all_trials(study), trial._trial_id)
-            if _key(target) not in again:
+            if not self._seen(self._all_trials(study), trial._trial_id).covers(target):
                 break
         else:
             raise RuntimeError("greedy sampler: could not settle on a configuration no other worker chose")
-        return {"target": target, "finished": finished, "round": round_}
+        return {"target": target, "finished": seen.finished, "round": round_}
 
     def _propose(
-        self, study: optuna.Study, trials: list[FrozenTrial], seen: set, rng: np.random.Generator
+        self, study: optuna.Study, trials: list[FrozenTrial], seen: "_Seen", rng: np.random.Generator
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         best = self._best(study, trials)
         if best is None:
-            if self.defaults is not None and _key(self.defaults) not in seen:
+            if self.defaults is not None and not seen.covers(self.defaults):
                 return dict(self.defaults), {"mode": "defaults"}
             ref = next((t for t in reversed(trials) if t.state.is_finished() and t.params), None)
             if ref is None:
                 return {}, {"mode": "random"}
             return self._random_unseen(study, ref.distributions, seen, rng, reason="no complete trial yet")
 
+        finished = [t for t in trials if t.state.is_finished() and t.params]
         base, dists = dict(best.params), dict(best.distributions)
         changeable = sorted(n for n in base if _n_values(dists[n]) > 1)
         if changeable:
@@ -411,25 +457,26 @@ class GreedySampler(BaseSampler):
                             break
                         target[n] = new
                     else:
-                        if _key(target) not in seen:
+                        _complete_branches(target, names, finished, rng)
+                        if not seen.covers(target):
                             return target, {"mode": "perturb", "base": best.number, "changed": names}
         return self._random_unseen(study, dists, seen, rng, reason=f"neighbourhood of trial {best.number} exhausted")
 
     def _random_unseen(
-        self, study: optuna.Study, dists: Mapping[str, BaseDistribution], seen: set, rng: np.random.Generator, reason: str
+        self, study: optuna.Study, dists: Mapping[str, BaseDistribution], seen: "_Seen", rng: np.random.Generator, reason: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         names = sorted(dists)
         info = {"mode": "random", "reason": reason}
         size = math.prod(_n_values(dists[n]) for n in names)
         if size <= self.max_enumerate:
             values = [_all_values(dists[n]) for n in names]
-            unseen = [c for c in itertools.product(*values) if _key(dict(zip(names, c))) not in seen]
+            unseen = [c for c in itertools.product(*values) if not seen.covers(dict(zip(names, c)))]
             if unseen:
                 return dict(zip(names, unseen[int(rng.integers(len(unseen)))])), info
         else:
             for _ in range(self.tries):
                 target = {n: _random_value(dists[n], rng) for n in names}
-                if _key(target) not in seen:
+                if not seen.covers(target):
                     return target, info
         try:
             study.stop()
