@@ -533,6 +533,21 @@ def test_rebuild_from_recorded_values_is_exact():
         assert set(first.hp_values) <= set(spec.tunable())
 
 
+def test_build_seed_fixes_the_initial_weights():
+    info = DataInfo.for_features([5, 6], n_dense=1)
+
+    def weights(seed):
+        emb = CategoricalEmbedding()
+        spec = BlockModel([emb, DenseEmbedding(embedding_dim=Tie(emb))], [FM(), MLP()], CTRHead())
+        return spec.build(DefaultHP(), info, seed=seed).state_dict()
+
+    before = torch.random.get_rng_state()
+    a, b, c = weights(1), weights(1), weights(2)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["nodes.mlp.net.0.weight"], c["nodes.mlp.net.0.weight"])
+
+
 def test_docs_table_is_generated_from_the_declarations():
     docs = Path(__file__).resolve().parents[1] / "docs" / "blocks-and-zoo.md"
     assert hparams_markdown() in docs.read_text(), "regenerate the table: see docs/blocks-and-zoo.md"

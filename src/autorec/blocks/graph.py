@@ -477,8 +477,19 @@ class BlockModel(Tunable):
                      f"<- {combine}[{outs}]")
         return "\n".join(lines)
 
-    def build(self, hp: HyperParameters, info: DataInfo) -> "BlockModule":
-        """The ``nn.Module`` for ``info``'s data, with hyperparameters asked from ``hp``."""
+    def build(self, hp: HyperParameters, info: DataInfo, seed: int | None = None) -> "BlockModule":
+        """The ``nn.Module`` for ``info``'s data, with hyperparameters asked from ``hp``.
+
+        Weights are initialised from torch's global generator, or, with ``seed``, from a
+        generator seeded with it (the global state is left as it was).
+        """
+        if seed is None:
+            return self._build(hp, info)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self._build(hp, info)
+
+    def _build(self, hp: HyperParameters, info: DataInfo) -> "BlockModule":
         if info.task != self.head.task:
             raise ConfigError(f"the head {self.head.name} ({type(self.head).__name__}) is for the "
                               f"{self.head.task} task, the data is for {info.task}")
