@@ -103,7 +103,7 @@ def test_bad_inputs_are_rejected_with_where() -> None:
         caruana_ensemble(good, y, init_best=2)
     with pytest.raises(ConfigError, match="max_size"):
         caruana_ensemble(np.vstack([good, good]), y, init_best=2, max_size=1)
-    with pytest.raises(DataError, match="model 1") as e:
+    with pytest.raises(DataError, match="row 1 is not") as e:
         caruana_ensemble(np.array([[0.2, 0.7, 0.9], [0.1, np.nan, 0.3]]), y)
     assert e.value.column == "model 1"
     with pytest.raises(DataError, match="probabilities"):

@@ -90,7 +90,7 @@ def _check(val_preds: np.ndarray, y_val: np.ndarray, metric: str) -> tuple[np.nd
     bad = np.argwhere(~np.isfinite(preds))
     if bad.size:
         m, r = bad[0]
-        raise DataError("validation predictions must be finite", column=f"model {m}", value=float(preds[m, r]))
+        raise DataError(f"validation predictions must be finite; row {r} is not", column=f"model {m}", value=float(preds[m, r]))
     bad_y = np.flatnonzero(~np.isfinite(y))
     if bad_y.size:
         raise DataError(f"validation target at row {bad_y[0]} is not finite", value=float(y[bad_y[0]]))

@@ -55,6 +55,7 @@ __all__ = [
     "open_study",
     "storage_url",
     "fail_running_trials",
+    "is_done",
     "count_done",
     "remaining_budget",
     "SharedBudget",
