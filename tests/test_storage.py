@@ -44,10 +44,10 @@ WORKER = textwrap.dedent(
     from autorec.search.tuners import make_sampler
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage, out_dir, n_trials, worker, n_workers, log, barrier, kill_at, sleep = sys.argv[1:]
+    storage, out_dir, n_trials, worker, n_workers, log, barrier, kill_at, sleep, grace = sys.argv[1:]
     n_trials, worker, n_workers, kill_at, sleep = int(n_trials), int(worker), int(n_workers), int(kill_at), float(sleep)
     study = open_study(storage, "shared", Path(out_dir), sampler=make_sampler("greedy", seed=worker),
-                       heartbeat_interval=1, grace_period=1)
+                       heartbeat_interval=1, grace_period=int(grace))
     Path(barrier, f"ready-{worker}").touch()
     deadline = time.time() + 20
     while len(list(Path(barrier).glob("ready-*"))) < n_workers:
@@ -72,7 +72,11 @@ WORKER = textwrap.dedent(
 )
 
 
-def _workers(tmp_path: Path, storage: str, n_workers: int, n_trials: int, kill_at: int = -1, sleep: float = 0.05):
+def _workers(
+    tmp_path: Path, storage: str, n_workers: int, n_trials: int, kill_at: int = -1, sleep: float = 0.1, grace: int = 30
+):
+    # grace: seconds without a heartbeat before a RUNNING trial counts as dead; short only where
+    # a test waits for that, since a starved heartbeat thread on a busy machine looks dead too
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     log = tmp_path / "evaluated.log"
@@ -83,7 +87,7 @@ def _workers(tmp_path: Path, storage: str, n_workers: int, n_trials: int, kill_a
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), storage, str(tmp_path / "out"), str(n_trials), str(w), str(n_workers),
-             str(log), str(barrier), str(kill_at), str(sleep)],
+             str(log), str(barrier), str(kill_at), str(sleep), str(grace)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -203,7 +207,7 @@ def test_shared_budget_stops_the_optimize_loop(tmp_path: Path) -> None:
 
 def test_resume_after_killed_process_sqlite_heartbeat(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    results, evaluated = _workers(tmp_path, url, n_workers=1, n_trials=10, kill_at=4, sleep=0.0)
+    results, evaluated = _workers(tmp_path, url, n_workers=1, n_trials=10, kill_at=4, sleep=0.0, grace=1)
     assert results[0][0] == 3, results[0][1]  # the worker died by os._exit(3) inside trial 4
     raw = optuna.load_study(study_name="shared", storage=url)
     assert [t.state for t in raw.trials] == [TrialState.COMPLETE] * 4 + [TrialState.RUNNING]
