@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="random-90-10")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--models", default="i-autorec,u-autorec,deep-autorec")
-    ap.add_argument("--lambdas", default="0.1,1,10,100", help="l2 (lambda) values swept on validation")
+    ap.add_argument("--lambdas", default="100,200,300,500", help="l2 (lambda) values swept on validation")
     ap.add_argument("--hidden", type=int, default=500)
     ap.add_argument("--max-epochs", type=int, default=500)
     ap.add_argument("--patience", type=int, default=25)

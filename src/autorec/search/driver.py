@@ -105,7 +105,10 @@ def suggest(trial_hp, settings: SearchSettings, data) -> tuple[str, dict, dict]:
     model = hp.get("model", Choice(models, models[0])) if len(models) > 1 else models[0]
     family = get_family(model)
     params = family.search_params(model, hp, data)
-    train = {k: hp.get(k, spec) for k, spec in TRAIN_SPACE[family.kind].items()}
+    # scoped by family: the same setting has a different range for autoencoders and block models
+    # (Optuna needs one distribution per name); a user fixes them by the bare name or scoped
+    train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{family.kind}/{k}", spec))
+             for k, spec in TRAIN_SPACE[family.kind].items()}
     train.update({"max_epochs": settings.max_epochs, "patience": settings.patience,
                   "seed": settings.seed, "progress": False})
     return model, params, train
@@ -147,7 +150,7 @@ def run_search(data, split, settings: SearchSettings, out: Path,
                on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> dict:
     """Run (or resume) the study and write everything into ``out``; returns metrics.json's dict."""
     from .hp import OptunaHP
-    from .storage import open_study, remaining_budget
+    from .storage import SharedBudget, open_study, remaining_budget, track_failures
     from .tuners import make_pruner, make_sampler
 
     if split.validation is None or len(split.validation) == 0:
@@ -156,8 +159,10 @@ def run_search(data, split, settings: SearchSettings, out: Path,
     out.mkdir(parents=True, exist_ok=True)
     sampler = make_sampler(settings.tuner, seed=settings.seed)
     pruner = make_pruner(settings.pruner)
+    # with the default per-folder SQLite file this process is the only worker, so a trial left
+    # RUNNING is one a killed run left behind; shared storages rely on heartbeats instead
     study = open_study(settings.storage, settings.study_name, out, direction="minimize",
-                       sampler=sampler, pruner=pruner)
+                       sampler=sampler, pruner=pruner, fail_running=settings.storage is None)
     # the first trial of a fresh study is the all-defaults configuration (greedy starts there)
     if not study.trials:
         study.enqueue_trial(_defaults_as_params(settings, data), skip_if_exists=True)
@@ -181,14 +186,11 @@ def run_search(data, split, settings: SearchSettings, out: Path,
 
         try:
             outcome = run_trial(model, params, train, split, settings.default_rating, on_epoch)
-        except optuna.TrialPruned:
+        except BaseException as exc:
             trial.set_user_attr("seconds", time.perf_counter() - started)
-            raise
-        except Exception as exc:  # recorded as a failed trial; the search goes on
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
-            trial.set_user_attr("traceback", traceback.format_exc()[-4000:])
-            trial.set_user_attr("seconds", time.perf_counter() - started)
-            raise
+            if isinstance(exc, Exception) and not isinstance(exc, optuna.TrialPruned):
+                trial.set_user_attr("traceback", traceback.format_exc()[-4000:])
+            raise  # track_failures records the error; the search goes on
         trial.set_user_attr("epochs", len(outcome.rec.history_.epochs))
         trial.set_user_attr("best_epoch", outcome.rec.history_.best_epoch)
         trial.set_user_attr("seconds", time.perf_counter() - started)
@@ -197,15 +199,13 @@ def run_search(data, split, settings: SearchSettings, out: Path,
     n_left = remaining_budget(study, settings.n_trials) if settings.n_trials else None
     callbacks = []
     if settings.n_trials:
-        callbacks.append(optuna.study.MaxTrialsCallback(
-            settings.n_trials, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-                                       optuna.trial.TrialState.FAIL)))
+        callbacks.append(SharedBudget(settings.n_trials))  # workers on one study share the total
     if on_trial is not None:
         callbacks.append(on_trial)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     t0 = time.perf_counter()
     if n_left is None or n_left > 0:
-        study.optimize(objective, n_trials=n_left, timeout=settings.time_budget,
+        study.optimize(track_failures(objective), n_trials=n_left, timeout=settings.time_budget,
                        callbacks=callbacks, catch=(Exception,), gc_after_trial=True)
     search_seconds = time.perf_counter() - t0
     return finalize(study, data, split, settings, out, search_seconds)
@@ -247,7 +247,7 @@ def leaderboard(study: optuna.Study):
             "epochs": t.user_attrs.get("epochs"),
             "seconds": round(float(t.user_attrs.get("seconds", float("nan"))), 2),
             "params": json.dumps({**t.user_attrs.get("params", {}), **t.user_attrs.get("train", {})}, sort_keys=True),
-            "error": t.user_attrs.get("error", ""),
+            "error": t.user_attrs.get("fail_reason", ""),
         })
     df = pd.DataFrame(rows)
     if len(df):
@@ -317,7 +317,7 @@ def finalize(study: optuna.Study, data, split, settings: SearchSettings, out: Pa
         val_preds = np.stack([v for _, v in fitted])
         ens = caruana_ensemble(val_preds, split.validation.ratings, metric="rmse", max_size=20)
         weights = np.asarray(ens.weights, dtype=np.float64)
-        ens_val = float(ens.best_score)
+        ens_val = float(ens.score)
         best_single = float(min(metrics.rmse(split.validation.ratings, v) for v in val_preds))
         info = {"members": [t.number for t in members], "weights": weights.tolist(),
                 "validation": {"rmse": ens_val}, "best_single_validation_rmse": best_single}
