@@ -31,8 +31,12 @@ def plot_optimization_history(study: optuna.Study, path: Path) -> Path:
 def plot_importances(study: optuna.Study, path: Path) -> Path:
     """fANOVA importances over the completed trials (Optuna's evaluator); a note when too few."""
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    import warnings
+
     try:
-        imp = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():  # few trials per value: the plot says what it can
+            warnings.simplefilter("ignore")
+            imp = optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError, ZeroDivisionError) as exc:
         imp = {}
         ax.text(0.5, 0.5, f"importances unavailable: {exc}", ha="center", va="center", wrap=True)
