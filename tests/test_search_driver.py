@@ -15,7 +15,7 @@ import pytest
 from autorec import load
 from autorec.data import Interactions
 from autorec.errors import ConfigError
-from autorec.search.driver import SearchSettings, parse_duration, run_search
+from autorec.search.driver import RatingProblem, SearchSettings, parse_duration, run_search
 from autorec.splits import make_split
 
 from test_estimator import planted
@@ -37,7 +37,7 @@ def settings(**kw):
 
 def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
     data, sp = split
-    result = run_search(data, sp, settings(), tmp_path)
+    result = run_search(RatingProblem(data, sp), settings(), tmp_path)
     board = pd.read_csv(tmp_path / "leaderboard.csv")
     assert len(board) == 4 and set(board["state"]) <= {"COMPLETE", "PRUNED", "FAIL"}
     assert {"trial", "model", "val_rmse", "epochs", "seconds", "params", "state"} <= set(board.columns)
@@ -62,11 +62,11 @@ def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
 
 def test_rerun_resumes_and_counts_the_budget(split, tmp_path):
     data, sp = split
-    run_search(data, sp, settings(n_trials=3), tmp_path)
-    run_search(data, sp, settings(n_trials=5), tmp_path)
+    run_search(RatingProblem(data, sp), settings(n_trials=3), tmp_path)
+    run_search(RatingProblem(data, sp), settings(n_trials=5), tmp_path)
     study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
     assert len(study.trials) == 5  # 3 kept, 2 more run
-    run_search(data, sp, settings(n_trials=5), tmp_path)
+    run_search(RatingProblem(data, sp), settings(n_trials=5), tmp_path)
     assert len(optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}").trials) == 5
 
 
@@ -75,14 +75,14 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(split, tmp_path, mon
 
     real = driver.run_trial
 
-    def flaky(model, *args, **kw):
+    def flaky(problem, model, *args, **kw):
         if model == "biased_mf":
             raise RuntimeError("simulated out of memory")
-        return real(model, *args, **kw)
+        return real(problem, model, *args, **kw)
 
     monkeypatch.setattr(driver, "run_trial", flaky)
     data, sp = split
-    result = run_search(data, sp, settings(n_trials=6), tmp_path)
+    result = run_search(RatingProblem(data, sp), settings(n_trials=6), tmp_path)
     board = pd.read_csv(tmp_path / "leaderboard.csv")
     failed = board[board["state"] == "FAIL"]
     assert len(failed) >= 1 and len(board) == 6
@@ -93,7 +93,7 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(split, tmp_path, mon
 
 def test_ensemble_is_saved_only_when_it_beats_the_best_on_validation(split, tmp_path):
     data, sp = split
-    result = run_search(data, sp, settings(n_trials=5, ensemble_size=4), tmp_path)
+    result = run_search(RatingProblem(data, sp), settings(n_trials=5, ensemble_size=4), tmp_path)
     if "ensemble" in result:
         e = result["ensemble"]
         assert e["validation"]["rmse"] < e["best_single_validation_rmse"]
@@ -102,6 +102,21 @@ def test_ensemble_is_saved_only_when_it_beats_the_best_on_validation(split, tmp_
     else:
         assert result["ensemble_considered"]["validation"]["rmse"] >= result["ensemble_considered"][
             "best_single_validation_rmse"] - 1e-12
+
+
+def test_ctr_search_on_a_planted_table(tmp_path):
+    from test_ctr import planted_table
+
+    from autorec.search.driver import CTRProblem
+
+    problem = CTRProblem(planted_table(1500), "random-90-10", seed=0)
+    s = SearchSettings(models=["fm", "deepfm"], tuner="tpe", n_trials=3, max_epochs=3, patience=0,
+                       pruner="median", seed=0, progress=False)
+    result = run_search(problem, s, tmp_path)
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert "val_logloss" in board and len(board) == 3
+    assert result["task"] == "ctr" and set(result["test"]) == {"logloss", "auc"}
+    assert isinstance(load(tmp_path), __import__("autorec.ctr", fromlist=["CTRModel"]).CTRModel)
 
 
 def test_durations_and_bad_settings():

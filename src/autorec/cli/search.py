@@ -36,7 +36,7 @@ def _progress_callback(total: int | None):
 def search(
     dataset: str = typer.Option("ml-latest-small", "--dataset", "-d"),
     data_path: Optional[Path] = typer.Option(None, "--data-path"),
-    task: str = typer.Option("rating", "--task", help="rating (ctr: not searchable in this version)."),
+    task: str = typer.Option("rating", "--task", help="rating | ctr"),
     split: str = typer.Option("random-90-10", "--split"),
     tuner: str = typer.Option("tpe", "--tuner", help="random | greedy | bayesian | tpe"),
     trials: Optional[int] = typer.Option(20, "--trials", help="Total trials of the study (resumes count)."),
@@ -53,23 +53,27 @@ def search(
     out: Path = typer.Option(..., "--out", "-o"),
 ) -> None:
     """Search models and hyperparameters; write the leaderboard, the best model, the ensemble and plots."""
-    from ..datasets import load
     from ..errors import ConfigError
-    from ..search.driver import SearchSettings, default_search_models, parse_duration, run_search
-    from ..splits import make_split
-    from ..train.run import parse_settings
+    from ..search.driver import (CTRProblem, RatingProblem, SearchSettings, default_search_models,
+                                 parse_duration, run_search)
+    from ..train.run import load_and_split, parse_settings
 
-    if task != "rating":
-        raise ConfigError(f"--task {task}: only 'rating' is searchable in this version")
     chosen = [m.strip() for m in models.split(",")] if models else default_search_models(task)
-    from ..models.registry import get_family
-
-    for m in chosen:
-        get_family(m)
-    from ..train.run import load_and_split
-
+    known = set(default_search_models(task)) | ({"hybrid-autorec"} if task == "rating" else set())
+    unknown = [m for m in chosen if m not in known]
+    if unknown:
+        raise ConfigError(f"unknown {task} model(s) {unknown}; known: {', '.join(sorted(known))}")
     data, sp = load_and_split(dataset, data_path, split, seed)
-    console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
+    if task == "ctr":
+        if sp is not None:
+            raise ConfigError(f"--task ctr needs a CTR dataset (label + features); {dataset} holds ratings")
+        problem = CTRProblem(data, split, seed=seed)
+        console.print(f"[bold]{data!r}[/]  rows: " + ", ".join(f"{k} {len(v):,}" for k, v in problem.rows.items()))
+    else:
+        if sp is None:
+            raise ConfigError(f"{dataset} is CTR data (label + features): pass --task ctr")
+        problem = RatingProblem(data, sp)
+        console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
     console.print(f"models: {', '.join(chosen)}; tuner {tuner}; pruner {pruner}")
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
@@ -77,7 +81,7 @@ def search(
                          refit_full=refit_full)
     progress, on_trial = _progress_callback(trials)
     with progress:
-        result = run_search(data, sp, cfg, out, on_trial=on_trial)
+        result = run_search(problem, cfg, out, on_trial=on_trial)
     _print_summary(out, result)
 
 
@@ -85,19 +89,21 @@ def _print_summary(out: Path, result: dict) -> None:
     import pandas as pd
 
     board = pd.read_csv(out / "leaderboard.csv")
-    table = Table(title="leaderboard (validation RMSE)")
-    for col in ("trial", "model", "val_rmse", "epochs", "seconds", "state"):
-        table.add_column(col)
+    metric = "logloss" if result.get("task") == "ctr" else "rmse"
+    col = f"val_{metric}"
+    table = Table(title=f"leaderboard (validation {metric})")
+    for name in ("trial", "model", col, "epochs", "seconds", "state"):
+        table.add_column(name)
     for _, r in board.head(10).iterrows():
-        table.add_row(str(r["trial"]), str(r["model"]), f"{r['val_rmse']:.4f}", str(r["epochs"]),
+        table.add_row(str(r["trial"]), str(r["model"]), f"{r[col]:.4f}", str(r["epochs"]),
                       f"{r['seconds']:.1f}", str(r["state"]))
     console.print(table)
-    console.print(f"best: trial {result['best_trial']} ({result['model']}): validation RMSE "
-                  f"{result['validation']['rmse']:.4f}, test RMSE {result['test']['rmse']:.4f}")
+    console.print(f"best: trial {result['best_trial']} ({result['model']}): validation {metric} "
+                  f"{result['validation'][metric]:.4f}, test {metric} {result['test'][metric]:.4f}")
     if "ensemble" in result:
         e = result["ensemble"]
-        console.print(f"ensemble of trials {e['members']}: validation RMSE {e['validation']['rmse']:.4f}, "
-                      f"test RMSE {e['test']['rmse']:.4f}")
+        console.print(f"ensemble of trials {e['members']}: validation {metric} {e['validation'][metric]:.4f}, "
+                      f"test {metric} {e['test'][metric]:.4f}")
     console.print(f"results in [bold]{out}[/] (leaderboard.csv, metrics.json, model/, curves and search plots)")
 
 
@@ -111,7 +117,7 @@ def demo(
 
     from .. import metrics
     from ..datasets import load
-    from ..search.driver import SearchSettings, run_search
+    from ..search.driver import RatingProblem, SearchSettings, run_search
     from ..splits import make_split
 
     data = load("ml-latest-small")
@@ -123,12 +129,12 @@ def demo(
     models = ["i-autorec"]
     from ..models.registry import model_names
 
-    models += [m for m in ("biased-mf",) if m in model_names()]
+    models += [m for m in ("biased_mf",) if m in model_names()]
     cfg = SearchSettings(models=models, tuner="tpe", n_trials=trials, pruner="hyperband",
                          max_epochs=60, patience=8, seed=seed, time_budget=240)
     progress, on_trial = _progress_callback(trials)
     with progress:
-        result = run_search(data, sp, cfg, out, on_trial=on_trial)
+        result = run_search(RatingProblem(data, sp), cfg, out, on_trial=on_trial)
     _print_summary(out, result)
 
 

@@ -10,17 +10,17 @@ import optuna
 from .plots import plt
 
 
-def plot_optimization_history(study: optuna.Study, path: Path) -> Path:
+def plot_optimization_history(study: optuna.Study, path: Path, metric: str = "rmse") -> Path:
     done = [t for t in study.trials if t.value is not None and t.state == optuna.trial.TrialState.COMPLETE]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     if done:
         xs = [t.number for t in done]
         ys = [t.value for t in done]
-        ax.scatter(xs, ys, s=14, label="trial (validation RMSE)")
+        ax.scatter(xs, ys, s=14, label=f"trial (validation {metric})")
         ax.step(xs, np.minimum.accumulate(ys), where="post", color="tab:red", label="best so far")
         ax.legend()
     ax.set_xlabel("trial")
-    ax.set_ylabel("validation RMSE")
+    ax.set_ylabel(f"validation {metric}")
     ax.set_title("optimisation history")
     fig.tight_layout()
     fig.savefig(path)
@@ -51,15 +51,15 @@ def plot_importances(study: optuna.Study, path: Path) -> Path:
     return path
 
 
-def plot_leaderboard(board, path: Path, top: int = 15) -> Path:
+def plot_leaderboard(board, path: Path, metric: str = "rmse", top: int = 15) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.6), dpi=110)
     ok = board[board["state"] == "COMPLETE"].head(top)
     if len(ok):
         labels = [f"#{t} {m}" for t, m in zip(ok["trial"], ok["model"])][::-1]
-        ax.barh(labels, ok["val_rmse"].tolist()[::-1])
-        lo = float(ok["val_rmse"].min())
-        ax.set_xlim(lo * 0.98, float(ok["val_rmse"].max()) * 1.01)
-        ax.set_xlabel("validation RMSE")
+        col = f"val_{metric}"
+        ax.barh(labels, ok[col].tolist()[::-1])
+        ax.set_xlim(float(ok[col].min()) * 0.98, float(ok[col].max()) * 1.01)
+        ax.set_xlabel(f"validation {metric}")
     ax.set_title("leaderboard (best trials)")
     fig.tight_layout()
     fig.savefig(path)

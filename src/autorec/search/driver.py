@@ -1,4 +1,4 @@
-"""The AutoML search for rating prediction: an Optuna study over models, their
+"""The AutoML search (rating and CTR prediction): an Optuna study over models, their
 hyperparameters and the training settings, with pruning, a leaderboard, the best model
 refitted and saved, and a Caruana ensemble of the best trials.
 
@@ -82,6 +82,106 @@ def parse_duration(text: str | None) -> float | None:
     return value
 
 
+class RatingProblem:
+    """Rating prediction on an `Interactions` split: RMSE on validation, RMSE/MAE on test."""
+
+    task = "rating"
+    metric = "rmse"
+
+    def __init__(self, data, split, default_rating: float | str = "global_mean") -> None:
+        if split.validation is None or len(split.validation) == 0:
+            raise ConfigError("the search needs a validation part: choose a split that carves one "
+                              "(e.g. random-90-10)")
+        self.data, self.split, self.default_rating = data, split, default_rating
+        self.y_val = split.validation.ratings
+        self.y_test = split.test.ratings
+        self.name, self.split_name = data.name, split.name
+
+    def family_kind(self, model: str) -> str:
+        from ..models.registry import get_family
+
+        return get_family(model).kind
+
+    def search_params(self, model: str, hp) -> dict:
+        from ..models.registry import get_family
+
+        return get_family(model).search_params(model, hp, self.data)
+
+    def fit(self, model: str, params: dict, train: dict, on_epoch=None, full: bool = False):
+        from ..estimator import Recommender
+
+        rec = Recommender(model=model, params=params, train=train, default_rating=self.default_rating)
+        rec._on_epoch = on_epoch
+        if full:
+            rec.fit(self.split.train.concat(self.split.validation), None)
+        else:
+            rec.fit(self.split.train, self.split.validation)
+        return rec
+
+    def predict(self, rec, part: str) -> np.ndarray:
+        p = getattr(self.split, part)
+        return rec.predict_index(p.users, p.items)
+
+    def scores(self, y: np.ndarray, pred: np.ndarray) -> dict:
+        return {"rmse": metrics.rmse(y, pred), "mae": metrics.mae(y, pred)}
+
+    def hparams(self, rec) -> dict:
+        return rec.state_.hparams
+
+
+class CTRProblem:
+    """Click-through-rate prediction on rows of a `FeatureTable`: logloss on validation,
+    logloss/AUC on test.  The feature encoder is fitted on the training rows of each trial."""
+
+    task = "ctr"
+    metric = "logloss"
+
+    def __init__(self, table, split_name: str = "random-90-10", seed: int = 0) -> None:
+        from ..splits import split_rows
+        from ..train.run import CTR_SPLITS
+
+        if split_name not in CTR_SPLITS:
+            raise ConfigError(f"split {split_name!r} does not apply to CTR rows; use one of {sorted(CTR_SPLITS)}")
+        test, val = CTR_SPLITS[split_name]
+        self.table = table
+        self.rows = dict(zip(("train", "validation", "test"), split_rows(len(table), test=test, validation=val, seed=seed)))
+        self.y_val = table.labels[self.rows["validation"]].astype(np.float64)
+        self.y_test = table.labels[self.rows["test"]].astype(np.float64)
+        self.name, self.split_name = table.name, split_name
+        self._info = None
+
+    def family_kind(self, model: str) -> str:
+        return "blocks"
+
+    def search_params(self, model: str, hp) -> dict:
+        from ..blocks.graph import DataInfo, ScopedHP
+        from ..data.features import FeatureEncoder
+        from ..models.zoo import make_model
+
+        if self._info is None:  # shapes only: the encoder of the training rows with default settings
+            enc = FeatureEncoder().fit(self.table, self.rows["train"]).transform(self.table, self.rows["train"][:1])
+            self._info = DataInfo.from_encoded(enc, task="ctr")
+        return dict(make_model(model, "ctr").build(ScopedHP(hp, model), self._info).hp_values)
+
+    def fit(self, model: str, params: dict, train: dict, on_epoch=None, full: bool = False):
+        from ..ctr import CTRModel
+
+        rec = CTRModel(model, params=params, train=train)
+        if full:
+            rows = np.sort(np.concatenate([self.rows["train"], self.rows["validation"]]))
+            return rec.fit(self.table, rows, None, on_epoch=on_epoch)
+        return rec.fit(self.table, self.rows["train"], self.rows["validation"], on_epoch=on_epoch)
+
+    def predict(self, rec, part: str) -> np.ndarray:
+        return rec.predict_proba(self.table, self.rows[part])
+
+    def scores(self, y: np.ndarray, pred: np.ndarray) -> dict:
+        return {"logloss": metrics.logloss(y, pred), "auc": metrics.auc(y, pred)}
+
+    def hparams(self, rec) -> dict:
+        return rec.hparams_
+
+
 class _Scoped:
     """An hp source that applies the user's fixed values before asking the trial."""
 
@@ -96,19 +196,17 @@ class _Scoped:
         return value
 
 
-def suggest(trial_hp, settings: SearchSettings, data) -> tuple[str, dict, dict]:
+def suggest(trial_hp, settings: SearchSettings, problem) -> tuple[str, dict, dict]:
     """Pick a model, its hyperparameters and the training settings from ``trial_hp``."""
-    from ..models.registry import get_family
-
     hp = _Scoped(trial_hp, settings.fixed)
     models = list(settings.models)
     model = hp.get("model", Choice(models, models[0])) if len(models) > 1 else models[0]
-    family = get_family(model)
-    params = family.search_params(model, hp, data)
+    kind = problem.family_kind(model)
+    params = problem.search_params(model, hp)
     # scoped by family: the same setting has a different range for autoencoders and block models
     # (Optuna needs one distribution per name); a user fixes them by the bare name or scoped
-    train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{family.kind}/{k}", spec))
-             for k, spec in TRAIN_SPACE[family.kind].items()}
+    train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{kind}/{k}", spec))
+             for k, spec in TRAIN_SPACE[kind].items()}
     train.update({"max_epochs": settings.max_epochs, "patience": settings.patience,
                   "seed": settings.seed, "progress": False})
     return model, params, train
@@ -117,8 +215,12 @@ def suggest(trial_hp, settings: SearchSettings, data) -> tuple[str, dict, dict]:
 def default_search_models(task: str = "rating") -> list[str]:
     from ..models.registry import model_names, get_family
 
+    if task == "ctr":
+        from ..ctr import ctr_model_names
+
+        return ctr_model_names()
     if task != "rating":
-        raise ConfigError("only --task rating is searchable in this version")
+        raise ConfigError(f"--task must be rating or ctr, got {task!r}")
     out = []
     for name in model_names():
         fam = get_family(name)
@@ -136,25 +238,20 @@ class TrialOutcome:
     value: float
 
 
-def run_trial(model: str, params: dict, train: dict, split, default_rating, on_epoch=None) -> TrialOutcome:
-    from ..estimator import Recommender
-
-    rec = Recommender(model=model, params=params, train=train, default_rating=default_rating)
-    rec._on_epoch = on_epoch
-    rec.fit(split.train, split.validation)
-    val_pred = rec.predict_index(split.validation.users, split.validation.items)
-    return TrialOutcome(rec, val_pred, metrics.rmse(split.validation.ratings, val_pred))
+def run_trial(problem, model: str, params: dict, train: dict, on_epoch=None) -> TrialOutcome:
+    rec = problem.fit(model, params, train, on_epoch)
+    val_pred = problem.predict(rec, "validation")
+    return TrialOutcome(rec, val_pred, problem.scores(problem.y_val, val_pred)[problem.metric])
 
 
-def run_search(data, split, settings: SearchSettings, out: Path,
+def run_search(problem, settings: SearchSettings, out: Path,
                on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> dict:
-    """Run (or resume) the study and write everything into ``out``; returns metrics.json's dict."""
+    """Run (or resume) the study on ``problem`` (a :class:`RatingProblem` or :class:`CTRProblem`)
+    and write everything into ``out``; returns metrics.json's dict."""
     from .hp import OptunaHP
     from .storage import SharedBudget, open_study, remaining_budget, track_failures
     from .tuners import make_pruner, make_sampler
 
-    if split.validation is None or len(split.validation) == 0:
-        raise ConfigError("the search needs a validation part: choose a split that carves one (e.g. random-90-10)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sampler = make_sampler(settings.tuner, seed=settings.seed)
@@ -165,18 +262,18 @@ def run_search(data, split, settings: SearchSettings, out: Path,
                        sampler=sampler, pruner=pruner, fail_running=settings.storage is None)
     # the first trial of a fresh study is the all-defaults configuration (greedy starts there)
     if not study.trials:
-        study.enqueue_trial(_defaults_as_params(settings, data), skip_if_exists=True)
+        study.enqueue_trial(_defaults_as_params(settings, problem), skip_if_exists=True)
 
     def objective(trial: optuna.Trial) -> float:
         hp = OptunaHP(trial)
-        model, params, train = suggest(hp, settings, data)
+        model, params, train = suggest(hp, settings, problem)
         trial.set_user_attr("model", model)
         trial.set_user_attr("params", _jsonable(params))
         trial.set_user_attr("train", _jsonable(train))
         started = time.perf_counter()
 
         def on_epoch(epoch: int, val: dict) -> None:
-            trial.report(val["rmse"], epoch)
+            trial.report(val[problem.metric], epoch)
             if trial.should_prune():
                 trial.set_user_attr("epochs", epoch)
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
@@ -185,7 +282,7 @@ def run_search(data, split, settings: SearchSettings, out: Path,
                 raise StopTraining("per-trial time limit")
 
         try:
-            outcome = run_trial(model, params, train, split, settings.default_rating, on_epoch)
+            outcome = run_trial(problem, model, params, train, on_epoch)
         except BaseException as exc:
             trial.set_user_attr("seconds", time.perf_counter() - started)
             if isinstance(exc, Exception) and not isinstance(exc, optuna.TrialPruned):
@@ -208,10 +305,10 @@ def run_search(data, split, settings: SearchSettings, out: Path,
         study.optimize(track_failures(objective), n_trials=n_left, timeout=settings.time_budget,
                        callbacks=callbacks, catch=(Exception,), gc_after_trial=True)
     search_seconds = time.perf_counter() - t0
-    return finalize(study, data, split, settings, out, search_seconds)
+    return finalize(study, problem, settings, out, search_seconds)
 
 
-def _defaults_as_params(settings: SearchSettings, data) -> dict:
+def _defaults_as_params(settings: SearchSettings, problem) -> dict:
     """The all-defaults trial in Optuna's parameter naming (for enqueue_trial)."""
     from ..blocks.hparams import DefaultHP
     from .hp import encode_value
@@ -226,7 +323,7 @@ def _defaults_as_params(settings: SearchSettings, data) -> dict:
             return super().get(name, spec)
 
     rec = Recording()
-    suggest(rec, settings, data)
+    suggest(rec, settings, problem)
     return {k: encode_value(k, rec.specs[k], v) for k, v in rec.values.items()}
 
 
@@ -234,7 +331,7 @@ def _jsonable(obj):
     return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else list(o)))
 
 
-def leaderboard(study: optuna.Study):
+def leaderboard(study: optuna.Study, metric: str = "rmse"):
     import pandas as pd
 
     rows = []
@@ -243,7 +340,7 @@ def leaderboard(study: optuna.Study):
             "trial": t.number,
             "state": t.state.name,
             "model": t.user_attrs.get("model", ""),
-            "val_rmse": t.value if t.value is not None else float("nan"),
+            f"val_{metric}": t.value if t.value is not None else float("nan"),
             "epochs": t.user_attrs.get("epochs"),
             "seconds": round(float(t.user_attrs.get("seconds", float("nan"))), 2),
             "params": json.dumps({**t.user_attrs.get("params", {}), **t.user_attrs.get("train", {})}, sort_keys=True),
@@ -251,16 +348,16 @@ def leaderboard(study: optuna.Study):
         })
     df = pd.DataFrame(rows)
     if len(df):
-        df = df.sort_values(["val_rmse", "trial"], na_position="last").reset_index(drop=True)
+        df = df.sort_values([f"val_{metric}", "trial"], na_position="last").reset_index(drop=True)
     return df
 
 
-def finalize(study: optuna.Study, data, split, settings: SearchSettings, out: Path, search_seconds: float) -> dict:
+def finalize(study: optuna.Study, problem, settings: SearchSettings, out: Path, search_seconds: float) -> dict:
     from ..artifact import write_json_atomic
-    from ..train.run import evaluate_rating, write_run
+    from ..train.run import write_run
     from .ensemble import caruana_ensemble
 
-    board = leaderboard(study)
+    board = leaderboard(study, problem.metric)
     tmp = out / ".leaderboard.csv.tmp"
     board.to_csv(tmp, index=False)
     tmp.replace(out / "leaderboard.csv")
@@ -270,29 +367,21 @@ def finalize(study: optuna.Study, data, split, settings: SearchSettings, out: Pa
     complete.sort(key=lambda t: (t.value, t.number))
     best = complete[0]
 
-    # refit the best configuration (deterministic: same seed, same settings), evaluate on test once
-    def refit(t: optuna.trial.FrozenTrial, full: bool = False):
-        model, params, train = t.user_attrs["model"], t.user_attrs["params"], dict(t.user_attrs["train"])
-        if full:
-            # train + validation, for the number of epochs the trial found best
-            from ..estimator import Recommender
-
-            train.update({"max_epochs": int(t.user_attrs.get("best_epoch") or train["max_epochs"]), "patience": 0})
-            rec = Recommender(model=model, params=params, train=train, default_rating=settings.default_rating)
-            rec.fit(split.train.concat(split.validation), None)
-            return rec, None
-        outcome = run_trial(model, params, train, split, settings.default_rating)
+    # refits are deterministic (same seed, same settings): the trial's model again
+    def refit(t: optuna.trial.FrozenTrial):
+        outcome = run_trial(problem, t.user_attrs["model"], t.user_attrs["params"], dict(t.user_attrs["train"]))
         return outcome.rec, outcome.val_pred
 
     best_rec, best_val = refit(best)
     result = {
+        "task": problem.task,
         "model": best.user_attrs["model"],
-        "dataset": data.name,
-        "split": split.name,
+        "dataset": problem.name,
+        "split": problem.split_name,
         "seed": settings.seed,
-        "params": best_rec.state_.hparams,
+        "params": problem.hparams(best_rec),
         "train_settings": best_rec.train_config_.to_dict(),
-        "validation": evaluate_rating(best_rec, split.validation),
+        "validation": problem.scores(problem.y_val, best_val),
         "best_trial": best.number,
         "n_trials": len(study.trials),
         "n_complete": len(complete),
@@ -301,31 +390,32 @@ def finalize(study: optuna.Study, data, split, settings: SearchSettings, out: Pa
         "tuner": settings.tuner,
         "search_seconds": round(search_seconds, 2),
     }
+    final = best_rec
     if settings.refit_full:
-        best_rec, _ = refit(best, full=True)
+        # train + validation, for the number of epochs the trial found best
+        train = dict(best.user_attrs["train"])
+        train.update({"max_epochs": int(best.user_attrs.get("best_epoch") or train["max_epochs"]), "patience": 0})
+        final = problem.fit(best.user_attrs["model"], best.user_attrs["params"], train, full=True)
         result["refit"] = "train+validation"
-    result["test"] = evaluate_rating(best_rec, split.test)
-    result["train_seconds"] = round(best_rec.fit_seconds_, 3)
-    result["epochs"] = len(best_rec.history_.epochs)
-    write_run(out, best_rec, result)
+    result["test"] = problem.scores(problem.y_test, problem.predict(final, "test"))
+    result["train_seconds"] = round(final.fit_seconds_, 3)
+    result["epochs"] = len(final.history_.epochs)
+    write_run(out, final, result)
 
     # ensemble of the best trials: greedy selection with replacement on validation predictions
     members = complete[: max(1, settings.ensemble_size)]
     if len(members) > 1:
-        fitted = [(best_rec if not settings.refit_full else refit(best)[0], best_val)]
-        fitted += [refit(t) for t in members[1:]]
+        fitted = [(best_rec, best_val)] + [refit(t) for t in members[1:]]
         val_preds = np.stack([v for _, v in fitted])
-        ens = caruana_ensemble(val_preds, split.validation.ratings, metric="rmse", max_size=20)
+        ens = caruana_ensemble(val_preds, problem.y_val, metric=problem.metric, max_size=20)
         weights = np.asarray(ens.weights, dtype=np.float64)
         ens_val = float(ens.score)
-        best_single = float(min(metrics.rmse(split.validation.ratings, v) for v in val_preds))
+        best_single = float(min(problem.scores(problem.y_val, v)[problem.metric] for v in val_preds))
         info = {"members": [t.number for t in members], "weights": weights.tolist(),
-                "validation": {"rmse": ens_val}, "best_single_validation_rmse": best_single}
+                "validation": {problem.metric: ens_val}, f"best_single_validation_{problem.metric}": best_single}
         if ens_val < best_single - 1e-9 and (weights > 0).sum() > 1:
-            test_preds = np.stack([r.predict_index(split.test.users, split.test.items) for r, _ in fitted])
-            ens_test = (weights[:, None] * test_preds).sum(0) / weights.sum()
-            info["test"] = {"rmse": metrics.rmse(split.test.ratings, ens_test),
-                            "mae": metrics.mae(split.test.ratings, ens_test)}
+            test_preds = np.stack([problem.predict(r, "test") for r, _ in fitted])
+            info["test"] = problem.scores(problem.y_test, (weights[:, None] * test_preds).sum(0) / weights.sum())
             ens_dir = out / "ensemble"
             ens_dir.mkdir(exist_ok=True)
             for (r, _), t, w in zip(fitted, members, weights):
@@ -336,18 +426,17 @@ def finalize(study: optuna.Study, data, split, settings: SearchSettings, out: Pa
                 "weights": [float(w) for w in weights if w > 0]})
             info["saved"] = str(ens_dir)
             result["ensemble"] = info
-            write_json_atomic(out / "metrics.json", result)
         else:
             info["note"] = "not built: it does not beat the best single model on validation"
             result["ensemble_considered"] = info
-            write_json_atomic(out / "metrics.json", result)
-    _plots(study, board, out)
+        write_json_atomic(out / "metrics.json", result)
+    _plots(study, board, out, problem.metric)
     return result
 
 
-def _plots(study: optuna.Study, board, out: Path) -> None:
+def _plots(study: optuna.Study, board, out: Path, metric: str) -> None:
     from ..report.search_plots import plot_importances, plot_leaderboard, plot_optimization_history
 
-    plot_optimization_history(study, out / "history.png")
+    plot_optimization_history(study, out / "history.png", metric)
     plot_importances(study, out / "importances.png")
-    plot_leaderboard(board, out / "leaderboard.png")
+    plot_leaderboard(board, out / "leaderboard.png", metric)
