@@ -147,3 +147,13 @@ def test_cli_errors_are_one_line_and_non_zero(tmp_path):
         assert "Traceback" not in res.stderr
     res = _cli("train", "--dataset", str(bad), "--out", str(tmp_path / "y"))
     assert "line 3" in res.stderr and "abc" in res.stderr
+
+
+@pytest.mark.parametrize("optimizer,lr", [("rprop", 1e-2), ("lbfgs", 0.5)])
+def test_full_batch_optimizers_train_autorec(data, optimizer, lr):
+    # the paper trains with full-batch RProp (and compares L-BFGS): the objective must fall
+    rec = Recommender("i-autorec", params={"hidden": [16]},
+                      train={"optimizer": optimizer, "lr": lr, "max_epochs": 8, "patience": 0,
+                             "progress": False, "l2": 0.01, "batch_size": 16}).fit(data, data)
+    losses = [e.train_loss for e in rec.history_.epochs]
+    assert losses[-1] < 0.7 * losses[0], losses
