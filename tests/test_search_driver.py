@@ -29,7 +29,7 @@ def split():
 
 
 def settings(**kw):
-    base = dict(models=["i-autorec", "biased_mf"], tuner="random", n_trials=4, max_epochs=4, patience=0,
+    base = dict(models=["i-autorec", "biased_mf"], tuner="random", n_trials=4, max_epochs=4, patience=0, pruner_min_epochs=1,
                 pruner="none", seed=0, fixed={"i-autorec/hidden_units": 100}, progress=False)
     base.update(kw)
     return SearchSettings(**base)
