@@ -225,6 +225,8 @@ class RowBatch:
     row_fill: torch.Tensor | None = None
     col_fill: torch.Tensor | None = None
     side: torch.Tensor | None = None
+    fill: str = "zero"  # the fill's name and the source's orientation, checked by the model
+    orientation: str = "item"
 
     @property
     def size(self) -> int:
@@ -244,7 +246,7 @@ class RowBatch:
             row_ids=self.row_ids,
             pattern=self.pattern if device is None else self.pattern.to(device),
             ratings=mv(self.ratings), deviations=mv(self.deviations), row_fill=mv(self.row_fill),
-            col_fill=mv(self.col_fill), side=mv(self.side),
+            col_fill=mv(self.col_fill), side=mv(self.side), fill=self.fill, orientation=self.orientation,
         )
 
     def fill_at_entries(self) -> torch.Tensor | float:
@@ -362,6 +364,8 @@ class RowSource:
             row_fill=row_fill,
             col_fill=self._col_fill_t,
             side=None if self._side_t is None else self._side_t[torch.from_numpy(ids).to(self.device)],
+            fill=self.fill,
+            orientation=self.orientation,
         )
         if self.axis != "none":
             batch.deviations = ratings - batch.fill_at_entries()
@@ -554,6 +558,12 @@ class AutoRec(nn.Module):
     def _check_batch(self, batch: RowBatch) -> None:
         if batch.pattern.n_cols != self.n_inputs:
             raise ConfigError(f"batch has {batch.pattern.n_cols} columns but the model expects {self.n_inputs}")
+        cfg = self.config
+        if batch.fill != cfg.fill or batch.orientation != cfg.orientation:
+            raise ConfigError(
+                f"batch comes from a RowSource with fill={batch.fill!r}, orientation={batch.orientation!r} "
+                f"but the model was configured with fill={cfg.fill!r}, orientation={cfg.orientation!r}"
+            )
         side_dim = 0 if batch.side is None else batch.side.shape[1]
         if side_dim != self.config.side_dim:
             raise ConfigError(f"batch has side information of width {side_dim} but the model was built with side_dim={self.config.side_dim}")

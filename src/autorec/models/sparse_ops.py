@@ -170,12 +170,18 @@ def spmm_t(pattern: SparsePattern, values: torch.Tensor, dense: torch.Tensor) ->
     )
 
 
-def sddmm(pattern: SparsePattern, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``(a @ b^T)`` at the pattern's entries only, in CSR order: ``out[e] = a[row_e] . b[col_e]``."""
+def sddmm(pattern: SparsePattern, a: torch.Tensor, b: torch.Tensor,
+          init: torch.Tensor | None = None) -> torch.Tensor:
+    """``(a @ b^T)`` at the pattern's entries only, in CSR order: ``out[e] = a[row_e] . b[col_e]``
+    (plus ``init[e]`` when given: the bias rides along in the same kernel)."""
     if pattern.nnz == 0:
         return a.new_zeros(0)
-    placeholder = torch.zeros(pattern.nnz, dtype=a.dtype, device=a.device)
-    out = torch.sparse.sampled_addmm(pattern.csr_tensor(placeholder), a, b.t(), beta=0.0)
+    if init is None:
+        init = torch.zeros(pattern.nnz, dtype=a.dtype, device=a.device)
+        beta = 0.0
+    else:
+        beta = 1.0
+    out = torch.sparse.sampled_addmm(pattern.csr_tensor(init), a, b.t(), beta=beta)
     return out.values()
 
 
@@ -240,9 +246,7 @@ class _SampledLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, weight, bias, pattern):  # type: ignore[override]
-        out = sddmm(pattern, z, weight)
-        if bias is not None:
-            out = out + bias[pattern.cols]
+        out = sddmm(pattern, z, weight, None if bias is None else bias[pattern.cols])
         ctx.pattern = pattern
         ctx.has_bias = bias is not None
         ctx.save_for_backward(z, weight)
