@@ -141,3 +141,13 @@ def test_cli_search_runs_and_prints_a_leaderboard(tmp_path):
     assert "leaderboard" in res.stdout and "best: trial" in res.stdout
     m = json.loads((out / "metrics.json").read_text())
     assert m["tuner"] == "greedy" and m["n_trials"] == 3
+
+
+def test_per_trial_time_limit_keeps_the_best_epoch_so_far(split, tmp_path):
+    data, sp = split
+    s = settings(models=["i-autorec"], n_trials=2, max_epochs=500, trial_timeout=0.5)
+    run_search(RatingProblem(data, sp), s, tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE
+        assert t.user_attrs.get("timed_out") is True and t.user_attrs["epochs"] < 500

@@ -373,7 +373,10 @@ def finalize(study: optuna.Study, problem, settings: SearchSettings, out: Path, 
 
     # refits are deterministic (same seed, same settings): the trial's model again
     def refit(t: optuna.trial.FrozenTrial):
-        outcome = run_trial(problem, t.user_attrs["model"], t.user_attrs["params"], dict(t.user_attrs["train"]))
+        train = dict(t.user_attrs["train"])
+        # the trial again, for the epochs it ran (a per-trial time limit may have cut it short)
+        train["max_epochs"] = int(t.user_attrs.get("epochs") or train["max_epochs"])
+        outcome = run_trial(problem, t.user_attrs["model"], t.user_attrs["params"], train)
         return outcome.rec, outcome.val_pred
 
     best_rec, best_val = refit(best)
