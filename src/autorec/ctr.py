@@ -35,9 +35,10 @@ FORMAT = "autorec-ctr-model"
 
 
 def ctr_model_names() -> list[str]:
+    """Zoo models that score feature rows (pair models such as NeuMF read user/item ids)."""
     from .models.zoo import list_models
 
-    return list_models(task="ctr")
+    return list_models(task="ctr", reads="features")
 
 
 class CTRModel:
