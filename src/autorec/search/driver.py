@@ -257,6 +257,7 @@ def run_search(problem, settings: SearchSettings, out: Path,
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress line says it better
     sampler = make_sampler(settings.tuner, seed=settings.seed)
     pruner = make_pruner(settings.pruner, min_resource=settings.pruner_min_epochs,
                          n_warmup_steps=settings.pruner_min_epochs)
@@ -303,7 +304,6 @@ def run_search(problem, settings: SearchSettings, out: Path,
         callbacks.append(SharedBudget(settings.n_trials))  # workers on one study share the total
     if on_trial is not None:
         callbacks.append(on_trial)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     t0 = time.perf_counter()
     if n_left is None or n_left > 0:
         study.optimize(track_failures(objective), n_trials=n_left, timeout=settings.time_budget,
