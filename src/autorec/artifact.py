@@ -89,11 +89,16 @@ def save_recommender(rec, path: Path) -> Path:
         "user_ids": _ids_to_json(rec.user_ids_),
         "item_ids": _ids_to_json(rec.item_ids_),
     }
-    path = Path(path)
+    return write_model_folder(Path(path), tensors, meta)
+
+
+def write_model_folder(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
+    """``weights.safetensors`` + ``meta.json`` into ``path``, written under a temporary name and
+    renamed into place, so a crash never leaves a half-written model where one is expected."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        save_file(tensors, str(tmp / "weights.safetensors"), metadata={"format": FORMAT})
+        save_file(tensors, str(tmp / "weights.safetensors"), metadata={"format": meta["format"]})
         write_json_atomic(tmp / "meta.json", meta)
         if path.exists():
             shutil.rmtree(path)

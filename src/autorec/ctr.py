@@ -10,9 +10,6 @@ write safetensors weights plus JSON (model, hyperparameters, encoder), no pickle
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -20,7 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from . import __version__, metrics
 from .blocks.graph import DataInfo
@@ -109,30 +106,18 @@ class CTRModel:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        from .artifact import write_json_atomic
+        from .artifact import write_model_folder
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-        try:
-            save_file({k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()},
-                      str(tmp / "weights.safetensors"), metadata={"format": FORMAT})
-            write_json_atomic(tmp / "meta.json", {
-                "format": FORMAT, "format_version": 1, "autorec_version": __version__,
-                "model": self.model, "hparams": self.hparams_, "train": asdict(self.train_config_),
-                "encoder": self.encoder_.to_dict(), "min_count": self.min_count,
-                "dense_transform": self.dense_transform,
-                "info": {"vocab_sizes": list(self.info_.vocab_sizes), "n_dense": self.info_.n_dense,
-                         "field_names": list(self.info_.field_names), "dense_names": list(self.info_.dense_names),
-                         "global_mean": self.info_.global_mean},
-            })
-            if path.exists():
-                shutil.rmtree(path)
-            os.replace(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.module_.state_dict().items()}
+        return write_model_folder(Path(path), tensors, {
+            "format": FORMAT, "format_version": 1, "autorec_version": __version__,
+            "model": self.model, "hparams": self.hparams_, "train": asdict(self.train_config_),
+            "encoder": self.encoder_.to_dict(), "min_count": self.min_count,
+            "dense_transform": self.dense_transform,
+            "info": {"vocab_sizes": list(self.info_.vocab_sizes), "n_dense": self.info_.n_dense,
+                     "field_names": list(self.info_.field_names), "dense_names": list(self.info_.dense_names),
+                     "global_mean": self.info_.global_mean},
+        })
 
     @classmethod
     def load(cls, path: str | Path) -> "CTRModel":

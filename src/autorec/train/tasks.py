@@ -28,6 +28,14 @@ class PairTargets:
     ratings: np.ndarray
 
 
+def validate_ratings(validation: PairTargets | None, predict_fn) -> dict[str, float] | None:
+    """RMSE and MAE of ``predict_fn(users, items)`` on the validation pairs (None: no validation)."""
+    if validation is None:
+        return None
+    pred = predict_fn(validation.users, validation.items)
+    return {"rmse": metrics.rmse(validation.ratings, pred), "mae": metrics.mae(validation.ratings, pred)}
+
+
 class AutoRecTask:
     metric = "rmse"
 
@@ -59,11 +67,7 @@ class AutoRecTask:
         return loss, float(sse.detach())
 
     def validate(self):
-        if self.validation is None:
-            return None
-        v = self.validation
-        pred = self.predict_fn(v.users, v.items)
-        return {"rmse": metrics.rmse(v.ratings, pred), "mae": metrics.mae(v.ratings, pred)}
+        return validate_ratings(self.validation, self.predict_fn)
 
 
 class PairTask:
@@ -91,11 +95,7 @@ class PairTask:
         return loss * scale, float(loss.detach()) * len(index)
 
     def validate(self):
-        if self.validation is None:
-            return None
-        v = self.validation
-        pred = self.predict_fn(v.users, v.items)
-        return {"rmse": metrics.rmse(v.ratings, pred), "mae": metrics.mae(v.ratings, pred)}
+        return validate_ratings(self.validation, self.predict_fn)
 
 
 class CTRTask:
