@@ -9,9 +9,10 @@ per path, then ``--epochs`` timed epochs per path, interleaved (sparse, dense, s
 change in machine load hits both alike; the median is reported.
 
 The ratings are synthetic (the ML-1M ratings file may not be redistributed and is not on this
-machine): item popularity is Zipf-like (p_i ~ 1/rank, ranks shuffled over item ids), user
-activity log-normal (sigma=1), pairs drawn from the product distribution without repetition,
-ratings 1..5 from user and item offsets plus noise, all from ``--seed``.  The sparse path's cost
+machine): every user rates at least 20 items plus a log-normal share of the rest, each user's
+items are drawn without replacement with Zipf-like popularity (p ~ 1/rank^0.5), ratings 1..5
+come from user and item offsets plus noise, all from ``--seed``; the most-rated item, most active
+user and median user come out close to ML-1M's (see ``synthesize``).  The sparse path's cost
 depends on the number and spread of ratings, not on their values, so this reproduces ML-1M's
 timing, not its accuracy.
 
@@ -45,34 +46,49 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = ROOT / "results" / "autorec_speed.json"
 
 DATA_DESCRIPTION = (
-    "synthetic ratings shaped like MovieLens-1M: Zipf-like item popularity (p ~ 1/rank, ranks "
-    "shuffled), log-normal user activity (sigma=1), distinct (user, item) pairs drawn from the "
-    "product distribution, ratings 1..5 = round(3.6 + user offset + item offset + noise), seeded"
+    "synthetic ratings shaped like MovieLens-1M: every user rates >= 20 items plus a log-normal "
+    "(sigma=1.1) share of the rest; each user's items drawn without replacement with Zipf-like "
+    "popularity p ~ 1/rank^0.5 (ranks shuffled over item ids); ratings 1..5 = round(3.6 + user "
+    "offset + item offset + noise); seeded"
 )
 
 
-def synthesize(n_users: int, n_items: int, n_ratings: int, seed: int) -> sp.csr_matrix:
-    """Items x users CSR of ``n_ratings`` distinct skewed (user, item) ratings."""
+def synthesize(n_users: int, n_items: int, n_ratings: int, seed: int,
+               item_exponent: float = 0.5, user_sigma: float = 1.1, min_per_user: int = 20) -> sp.csr_matrix:
+    """Items x users CSR of ``n_ratings`` distinct, skewed (user, item) ratings.
+
+    Each user rates ``min_per_user`` items plus a log-normal share of the rest (ML-1M: every
+    user has >= 20 ratings); each user's items are drawn without replacement with probability
+    ~ 1/rank**item_exponent (Gumbel top-k), ranks shuffled over item ids.  With the defaults on
+    ML-1M's shape: most-rated item 3,587 ratings (ML-1M 3,428), most active user 2,848 (2,314),
+    median user 99 (96).
+    """
     if n_ratings > n_users * n_items:
         raise SystemExit(f"--ratings {n_ratings} exceeds users x items = {n_users * n_items}")
+    if n_ratings < min_per_user * n_users:
+        min_per_user = n_ratings // n_users
     rng = np.random.default_rng(seed)
-    item_p = rng.permutation(1.0 / np.arange(1, n_items + 1))
-    item_p /= item_p.sum()
-    user_p = rng.lognormal(0.0, 1.0, n_users)
-    user_p /= user_p.sum()
-    keys = np.empty(0, dtype=np.int64)
-    # Draw in rounds and keep distinct pairs: popular pairs repeat, so oversample until enough.
-    while len(keys) < n_ratings:
-        m = int((n_ratings - len(keys)) * 1.5) + 1000
-        u = rng.choice(n_users, size=m, p=user_p)
-        i = rng.choice(n_items, size=m, p=item_p)
-        keys = np.unique(np.concatenate([keys, u.astype(np.int64) * n_items + i]))
-    keys = rng.choice(keys, size=n_ratings, replace=False)
-    users, items = keys // n_items, keys % n_items
-    score = (3.6 + rng.normal(0, 0.4, n_users)[users] + rng.normal(0, 0.5, n_items)[items]
+    log_pop = np.log(rng.permutation(1.0 / np.arange(1, n_items + 1) ** item_exponent)).astype(np.float32)
+    weight = rng.lognormal(0.0, user_sigma, n_users)
+    counts = min_per_user + np.floor(weight / weight.sum() * (n_ratings - min_per_user * n_users)).astype(np.int64)
+    counts = np.minimum(counts, n_items)
+    by_weight = np.argsort(-weight)
+    while counts.sum() < n_ratings:  # rounding remainder: one more rating for the most active users with room
+        room = by_weight[counts[by_weight] < n_items][: n_ratings - counts.sum()]
+        counts[room] += 1
+    users, items = [], []
+    for start in range(0, n_users, 512):
+        block = np.arange(start, min(start + 512, n_users))
+        keys = log_pop[None, :] + rng.gumbel(size=(len(block), n_items)).astype(np.float32)
+        top = np.argsort(-keys, axis=1)
+        for j, u in enumerate(block):
+            items.append(top[j, :counts[u]])
+            users.append(np.full(counts[u], u, dtype=np.int64))
+    users_a, items_a = np.concatenate(users), np.concatenate(items).astype(np.int64)
+    score = (3.6 + rng.normal(0, 0.4, n_users)[users_a] + rng.normal(0, 0.5, n_items)[items_a]
              + rng.normal(0, 0.8, n_ratings))
     ratings = np.clip(np.rint(score), 1, 5).astype(np.float32)
-    m = sp.csr_matrix((ratings, (items, users)), shape=(n_items, n_users), dtype=np.float32)
+    m = sp.csr_matrix((ratings, (items_a, users_a)), shape=(n_items, n_users), dtype=np.float32)
     m.sort_indices()
     return m
 
@@ -94,6 +110,8 @@ def machine_info() -> dict:
         "numpy_version": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # threading settings that change timings on a shared machine
+        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")},
     }
 
 
@@ -268,6 +286,8 @@ def main(argv: list[str] | None = None) -> dict:
             "density": matrix.nnz / (args.items * args.users),
             "max_ratings_per_item": int(np.diff(matrix.indptr).max()),
             "max_ratings_per_user": int(np.bincount(matrix.indices, minlength=args.users).max()),
+            "median_ratings_per_user": float(np.median(np.bincount(matrix.indices, minlength=args.users))),
+            "min_ratings_per_user": int(np.bincount(matrix.indices, minlength=args.users).min()),
             "synthesis_seconds": round(synth_s, 2),
         },
         "model": {"kind": "I-AutoRec", "hidden": args.hidden, "config": cfg.to_dict(),

@@ -365,7 +365,7 @@ def test_refeed_loss_is_dense_and_learnable():
         loss, _ = model.refeed_loss(batch)
         loss.backward()
         opt.step()
-    assert float(loss) < 0.5 * first
+    assert float(loss.detach()) < 0.5 * first
 
 
 def test_training_fits_low_rank_ratings():
@@ -387,7 +387,7 @@ def test_training_fits_low_rank_ratings():
             sse, count = model.batch_loss(batch)
             (sse / count).backward()
             opt.step()
-            total += float(sse)
+            total += float(sse.detach())
         mse.append(total / m.nnz)
     baseline = float(np.var(m.data))
     assert mse[-1] < 0.25 * baseline

@@ -15,13 +15,13 @@ Which torch kernels (measured on CPU, 2 threads, MovieLens-1M shaped data, k=500
 benchmark ``benchmarks/bench_autorec_speed.py --primitives`` repeats the comparison):
 
 * SpMM: ``F.embedding_bag(mode="sum", per_sample_weights=values)`` is a row gather-and-sum
-  (fbgemm on CPU) and was 2-4x faster than ``torch.sparse.mm`` with a CSR tensor (MKL), and
-  5x+ faster than ``torch.sparse.mm`` with a transposed CSR for ``X^T @ G``.  The transposed
+  (fbgemm on CPU) and was 2.3x faster than ``torch.sparse.mm`` with a CSR tensor (MKL), and 3x
+  faster than ``torch.sparse.mm`` with a transposed CSR for ``X^T @ G``.  The transposed
   products use the batch's CSC order (a counting sort done once per batch on the host) so
   they are embedding bags too, gathering from the small ``B x k`` matrix.
-* SDDMM: ``torch.sparse.sampled_addmm`` (a blocked dot per observed entry) beat gathering
-  ``W[cols]`` and ``z[rows]`` (materialises two ``nnz x k`` tensors: 25-50x slower) and a
-  dense ``z @ W^T`` followed by a gather (the dense cost we want to avoid).
+* SDDMM: ``torch.sparse.sampled_addmm`` (a vectorised dot per observed entry) beat gathering
+  ``W[cols]`` and ``z[rows]`` (materialises two ``nnz x k`` tensors: 36x slower) and a dense
+  ``z @ W^T`` followed by a gather (5x slower: the dense cost we want to avoid).
 
 All functions here are exact (no sampling, no approximation): they compute the same numbers
 as the dense masked formulation up to float summation order.
