@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _machine import cpu_model
 
 from autorec import metrics
 from autorec.datasets import load
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv if argv is not None else sys.argv[1:])),
-        "machine": {"cpu": _cpu(), "threads": args.threads, "python": platform.python_version(),
+        "machine": {"cpu": cpu_model(), "threads": args.threads, "python": platform.python_version(),
                     "torch": torch.__version__},
         "dataset": args.dataset, "split": args.split, "seeds": seeds, "lambdas": lambdas,
         "default_rating": args.default_rating, "summary": summary, "runs": runs,
@@ -169,16 +170,6 @@ def main(argv: list[str] | None = None) -> int:
     tmp.replace(out)
     print(f"wrote {out}")
     return 0
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

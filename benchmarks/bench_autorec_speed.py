@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import torch
-import torch.nn.functional as F
+from _machine import cpu_model
 
 from autorec.models.autorec import AutoRec, AutoRecConfig, RowSource
 from autorec.models.sparse_ops import SparsePattern, sddmm, spmm, spmm_t
@@ -94,16 +94,8 @@ def synthesize(n_users: int, n_items: int, n_ratings: int, seed: int,
 
 
 def machine_info() -> dict:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     return {
-        "cpu_model": cpu,
+        "cpu_model": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,

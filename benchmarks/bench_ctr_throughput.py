@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from _machine import cpu_model
 
 from autorec import __version__ as autorec_version
 from autorec import metrics
@@ -376,12 +377,7 @@ def quality(args, sample: FeatureTable) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- report
 def machine(threads: int) -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": threads,
             "load_average_1min_at_start": load1, "platform": platform.platform()}

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _machine import cpu_model
 
 from autorec import metrics
 from autorec.datasets import load
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv if argv is not None else sys.argv[1:])),
-        "machine": {"cpu": _cpu(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "machine": {"cpu": cpu_model(), "threads": torch.get_num_threads(), "torch": torch.__version__,
                     "python": platform.python_version()},
         "wall_seconds": round(wall, 1),
         "search": result,
@@ -137,16 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     tmp.replace(out)
     print(f"wrote {out}")
     return 0
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":
