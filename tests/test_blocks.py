@@ -40,27 +40,9 @@ from autorec.blocks import (
     hparams_markdown,
 )
 from autorec.errors import ConfigError, DataError
+from hp_sources import RandomHP
 
 torch.manual_seed(0)
-
-
-class RandomHP:
-    """Samples every asked hyperparameter uniformly (a stand-in for a search trial)."""
-
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.values: dict = {}
-
-    def get(self, name, spec):
-        if name not in self.values:
-            if spec.kind in ("choice", "bool"):
-                v = spec.choices[int(self.rng.integers(len(spec.choices)))]
-            elif spec.kind == "int":
-                v = int(self.rng.integers(int(spec.low), int(spec.high) + 1))
-            else:
-                v = float(self.rng.uniform(spec.low, spec.high))
-            self.values[name] = v
-        return self.values[name]
 
 
 class Asked(DefaultHP):

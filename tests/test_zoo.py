@@ -19,23 +19,7 @@ from autorec.blocks import (
 )
 from autorec.errors import ConfigError, DataError
 from autorec.models import ZOO, list_models, make_model
-
-
-class RandomHP:
-    def __init__(self, seed: int) -> None:
-        self.rng = np.random.default_rng(seed)
-        self.values: dict = {}
-
-    def get(self, name, spec):
-        if name not in self.values:
-            if spec.kind in ("choice", "bool"):
-                v = spec.choices[int(self.rng.integers(len(spec.choices)))]
-            elif spec.kind == "int":
-                v = int(self.rng.integers(int(spec.low), int(spec.high) + 1))
-            else:
-                v = float(self.rng.uniform(spec.low, spec.high))
-            self.values[name] = v
-        return self.values[name]
+from hp_sources import RandomHP
 
 
 def fit(module, batch, y, steps: int, lr: float = 0.02, batch_size: int = 512, seed: int = 0):
