@@ -66,7 +66,10 @@ class Recommender:
             raise ConfigError(f"default_rating must be 'global_mean' or a number, got {default_rating!r}")
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train: Interactions, validation: Interactions | None = None) -> "Recommender":
+    def fit(self, train: Interactions, validation: Interactions | None = None,
+            on_epoch=None) -> "Recommender":
+        """Train on ``train`` with early stopping on ``validation``; ``on_epoch(epoch, metrics)``
+        runs after each validated epoch (the search reports to its pruner there)."""
         if train.implicit:
             raise ConfigError("this estimator predicts ratings; the data is implicit feedback")
         if len(train) == 0:
@@ -89,7 +92,7 @@ class Recommender:
             val = PairTargets(validation.users, validation.items, validation.ratings)
         task = self.family.task(self.state_, train, val, cfg, self._predict_index_raw)
         t0 = time.perf_counter()
-        self.history_: History = fit(task, cfg, on_epoch=getattr(self, "_on_epoch", None))
+        self.history_: History = fit(task, cfg, on_epoch=on_epoch)
         self.fit_seconds_ = time.perf_counter() - t0
         self.state_.module.eval()
         return self

@@ -114,12 +114,9 @@ class RatingProblem:
         from ..estimator import Recommender
 
         rec = Recommender(model=model, params=params, train=train, default_rating=self.default_rating)
-        rec._on_epoch = on_epoch
         if full:
-            rec.fit(self.split.train.concat(self.split.validation), None)
-        else:
-            rec.fit(self.split.train, self.split.validation)
-        return rec
+            return rec.fit(self.split.train.concat(self.split.validation), None, on_epoch=on_epoch)
+        return rec.fit(self.split.train, self.split.validation, on_epoch=on_epoch)
 
     def predict(self, rec, part: str) -> np.ndarray:
         p = getattr(self.split, part)
