@@ -155,9 +155,12 @@ class SparsePattern:
 # ---------------------------------------------------------------------------------- products
 def spmm(pattern: SparsePattern, values: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
     """``X @ dense`` for the sparse ``X`` (pattern, values): ``(n_rows, k)``."""
+    # detached: these products are only differentiated by the autograd Functions below,
+    # and a table that requires grad sends embedding_bag down its slower training kernel
+    # (which also builds offset2bag and bag sizes for a backward we never run)
     return F.embedding_bag(
-        pattern.cols, dense.contiguous(), pattern.crow[:-1], mode="sum",
-        per_sample_weights=values,
+        pattern.cols, dense.detach().contiguous(), pattern.crow[:-1], mode="sum",
+        per_sample_weights=values.detach(),
     )
 
 
@@ -165,8 +168,8 @@ def spmm_t(pattern: SparsePattern, values: torch.Tensor, dense: torch.Tensor) ->
     """``X^T @ dense`` for the sparse ``X`` (pattern, values in CSR order): ``(n_cols, k)``."""
     pattern._need_transpose()
     return F.embedding_bag(
-        pattern.csc_rows, dense.contiguous(), pattern.ccol[:-1], mode="sum",
-        per_sample_weights=values[pattern.csc_perm],
+        pattern.csc_rows, dense.detach().contiguous(), pattern.ccol[:-1], mode="sum",
+        per_sample_weights=values.detach()[pattern.csc_perm],
     )
 
 
