@@ -58,12 +58,10 @@ from autorec.train.engine import seed_everything
 from autorec.train.tasks import CTRTask
 
 ROOT = Path(__file__).resolve().parents[1]
-# "deepfm-deepctr-layout": autorec's blocks wired as DeepCTR-Torch wires DeepFM (see
-# LayoutMatchedDeepFM), to separate the cost of the two layouts from that of the libraries
-MODELS = ("deepfm", "dcn", "deepfm-deepctr-layout")
+MODELS = ("deepfm", "dcn")
 # DeepCTR-Torch's own defaults, which our side is fixed to match
-DNN_UNITS = {"deepfm": (256, 128), "dcn": (128, 128), "deepfm-deepctr-layout": (256, 128)}
-DEEPCTR_MODEL = {"deepfm": "deepfm", "dcn": "dcn", "deepfm-deepctr-layout": "deepfm"}
+DNN_UNITS = {"deepfm": (256, 128), "dcn": (128, 128)}
+DEEPCTR_MODEL = {"deepfm": "deepfm", "dcn": "dcn"}
 CROSS_LAYERS = 2
 # Good-Turing: the share of a field's rows holding a value seen once estimates how often a
 # new row brings a value never seen before; those new values follow a Zipf law of this exponent
@@ -132,38 +130,11 @@ def autorec_params(model: str, dim: int) -> dict[str, Any]:
     return params
 
 
-class LayoutMatchedDeepFM(CTRModel):
-    """autorec's DeepFM blocks wired as DeepCTR-Torch's DeepFM.
-
-    The zoo's DeepFM embeds each dense field (``x_j v_j``) and gives those vectors to both the
-    FM and the MLP (39 fields, MLP input 39 k).  DeepCTR-Torch's FM sees the 26 categorical
-    embeddings only and its MLP the 26 embeddings plus the 13 raw dense values (26 k + 13).
-    Same encoder, engine and training task as ``CTRModel("deepfm")``; only the graph differs.
-    """
-
-    def _spec(self, params):
-        from autorec.blocks import FM, MLP, BlockModel, CategoricalEmbedding, CTRHead, DenseInput, FirstOrder
-
-        emb = CategoricalEmbedding(name="embedding")
-        dense = DenseInput(name="dense")
-        linear = FirstOrder(name="linear")
-        fm = FM(inputs=[emb], output="scalar", name="fm")
-        deep = MLP(inputs=[emb, dense], name="deep")
-        spec = BlockModel([linear, emb, dense], [fm, deep], CTRHead(), combine="sum",
-                          outputs=[linear, fm, deep])
-        for key, value in params.items():
-            block, _, name = key.rpartition("/")
-            spec.find(block or "embedding").fix(name, value)
-        return spec
-
-
 def autorec_model(model: str, dim: int, batch_size: int, epochs: int, lr: float, seed: int,
                   threads: int) -> CTRModel:
     train = {"optimizer": "adam", "lr": lr, "batch_size": batch_size, "max_epochs": epochs,
              "patience": 0, "weight_decay": 0.0, "seed": seed, "progress": False,
              "threads": threads, "device": "cpu"}
-    if model == "deepfm-deepctr-layout":
-        return LayoutMatchedDeepFM("deepfm", params=autorec_params(model, dim), train=train)
     return CTRModel(model, params=autorec_params(model, dim), train=train)
 
 

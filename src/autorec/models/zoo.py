@@ -102,11 +102,16 @@ def _fm(task: str) -> BlockModel:
 
 
 def _deepfm(task: str) -> BlockModel:
-    emb, demb = _embeddings()  # shared by the FM and the deep part, as in DeepFM
+    # The categorical embeddings are shared by the FM and the deep part, as in DeepFM.  Dense
+    # fields go to the linear part and, as raw values, to the MLP (the layout of DeepCTR and
+    # most implementations): embedding them as x_j v_j for the FM as well was measured slower
+    # (MLP input 39k instead of 26k + 13 on Criteo) and no better on the Criteo sample.
+    emb = CategoricalEmbedding(name="embedding")
+    dense = DenseInput(name="dense")
     linear = FirstOrder(name="linear")
-    fm = FM(inputs=[emb, demb], output="scalar", name="fm")
-    deep = MLP(inputs=[emb, demb], name="deep")
-    return BlockModel([linear, emb, demb], [fm, deep], _head(task, True), combine="sum",
+    fm = FM(inputs=[emb], output="scalar", name="fm")
+    deep = MLP(inputs=[emb, dense], name="deep")
+    return BlockModel([linear, emb, dense], [fm, deep], _head(task, True), combine="sum",
                       outputs=[linear, fm, deep])
 
 
@@ -169,7 +174,7 @@ ZOO: dict[str, ZooModel] = {m.name: m for m in [
     ZooModel("fm", BOTH, "features", _fm,
              "first-order + second-order factorisation machine", "Rendle 2010"),
     ZooModel("deepfm", BOTH, "features", _deepfm,
-             "linear + FM + MLP on shared embeddings, summed", "Guo et al. 2017"),
+             "linear + FM on shared field embeddings + MLP on [embeddings, dense], summed", "Guo et al. 2017"),
     ZooModel("wide_deep", BOTH, "features", _wide_deep,
              "linear on raw features + MLP on embeddings and dense, summed", "Cheng et al. 2016"),
     ZooModel("dcn", BOTH, "features", _dcn,
