@@ -423,6 +423,39 @@ def test_rating_head_clips_only_outside_training():
                                torch.tensor(5.0))
 
 
+def test_per_rating_l2_is_added_to_the_loss_in_training_only():
+    # Koren's objective: mean squared error + l2 * mean(|p_u|^2 + |q_i|^2) + l2_b * mean(b_u^2 + b_i^2)
+    info = DataInfo(task="rating", n_users=4, n_items=5, rating_scale=(1.0, 5.0), global_mean=3.0)
+    spec = BlockModel([LatentFactor(name="factors", l2=0.1, embedding_dim=8)], [InnerProduct(name="dot")],
+                      RatingHead(biases=True, l2=0.05), combine="concat")
+    torch.manual_seed(0)
+    module = spec.build(DefaultHP(), info)
+    with torch.no_grad():
+        module.head.user_bias.weight.normal_()
+        module.head.item_bias.weight.normal_()
+    u, i = torch.tensor([0, 1, 1, 3]), torch.tensor([4, 0, 2, 2])
+    y = torch.tensor([4.0, 2.0, 5.0, 1.0])
+    emb = module.nodes["factors"]
+    p_u, q_i = emb.tables[0].weight[u], emb.tables[1].weight[i]
+    b_u, b_i = module.head.user_bias.weight[u, 0], module.head.item_bias.weight[i, 0]
+    module.train()
+    out = module({"user": u, "item": i})
+    want = (F.mse_loss(out, y) + 0.1 * (p_u.square().sum(1) + q_i.square().sum(1)).mean()
+            + 0.05 * (b_u.square() + b_i.square()).mean())
+    torch.testing.assert_close(module.loss(out, y), want)
+    # the penalty belongs to one forward pass: a second loss call on it sees none
+    torch.testing.assert_close(module.loss(out, y), F.mse_loss(out, y))
+    module.eval()
+    out = module({"user": u, "item": i})
+    torch.testing.assert_close(module.loss(out, y), F.mse_loss(out, y))
+    # 0 is a value, not "unset": fixed at 0 there is no penalty in training either
+    plain = BlockModel([LatentFactor(name="factors", l2=0.0)], [InnerProduct(name="dot")],
+                       RatingHead(biases=True, l2=0.0), combine="concat").build(DefaultHP(), info)
+    plain.train()
+    out = plain({"user": u, "item": i})
+    torch.testing.assert_close(plain.loss(out, y), F.mse_loss(out, y))
+
+
 def test_ctr_head_starts_at_the_base_rate():
     info = DataInfo.for_features([3], global_mean=0.2)
     head = CTRHead().build(DefaultHP(), 5, info)

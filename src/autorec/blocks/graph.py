@@ -570,6 +570,8 @@ class BlockModule(nn.Module):
         self._field_names = info.categorical_names if info.vocab_sizes else ()
         self.register_buffer("_vocab", torch.tensor(info.vocab_sizes, dtype=torch.long),
                              persistent=False)
+        # blocks whose forward pass leaves a regularisation term for the loss
+        self._penalized = [m for m in self.modules() if hasattr(m, "penalty")]
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if self.validate_inputs:
@@ -586,7 +588,14 @@ class BlockModule(nn.Module):
         return self.head(z, batch)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.head.loss(output, target)
+        """The head's loss on the batch plus the penalties its forward pass left (per-example
+        L2 of the looked-up factors and biases), each then cleared."""
+        loss = self.head.loss(output, target)
+        for m in self._penalized:
+            if m.penalty is not None:
+                loss = loss + m.penalty
+                m.penalty = None
+        return loss
 
     @torch.no_grad()
     def predict(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:

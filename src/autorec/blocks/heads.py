@@ -15,7 +15,8 @@ from torch.nn import functional as F
 
 from ..errors import ConfigError
 from .graph import DataInfo, Head, HeadModule, HyperParameters, require
-from .hparams import Bool
+from .hparams import Bool, Choice
+from .mappers import L2_GRID
 
 
 def _projection(width: int) -> nn.Module:
@@ -23,9 +24,11 @@ def _projection(width: int) -> nn.Module:
 
 
 class _RatingHead(HeadModule):
-    def __init__(self, width: int, info: DataInfo, biases: bool) -> None:
+    def __init__(self, width: int, info: DataInfo, biases: bool, l2: float = 0.0) -> None:
         super().__init__()
         self.proj = _projection(width)
+        self.l2 = float(l2)
+        self.penalty: torch.Tensor | None = None  # read (and cleared) by BlockModule.loss
         self.register_buffer("mean", torch.tensor(float(info.global_mean)))
         self.user_bias = self.item_bias = None
         if biases:
@@ -39,8 +42,11 @@ class _RatingHead(HeadModule):
     def forward(self, z: torch.Tensor, batch) -> torch.Tensor:
         out = self.proj(z).squeeze(-1) + self.mean
         if self.user_bias is not None:
-            out = out + self.user_bias(require(batch, "user")).squeeze(-1)
-            out = out + self.item_bias(require(batch, "item")).squeeze(-1)
+            bu = self.user_bias(require(batch, "user")).squeeze(-1)
+            bi = self.item_bias(require(batch, "item")).squeeze(-1)
+            out = out + bu + bi
+            if self.training and self.l2 and torch.is_grad_enabled():
+                self.penalty = self.l2 * (bu.square() + bi.square()).mean()
         # clipping cuts the gradient of out-of-scale predictions, so only outside training
         if not self.training and self.scale is not None:
             out = out.clamp(*self.scale)
@@ -62,7 +68,11 @@ class RatingHead(Head):
     """
 
     task = "rating"
-    hparams = {"biases": Bool(True, help="learned user and item biases")}
+    hparams = {
+        "biases": Bool(True, help="learned user and item biases"),
+        "l2": Choice(L2_GRID, default=0.0,
+                    help="per-rating L2 on the user and item biases a rating uses"),
+    }
 
     def build(self, hp: HyperParameters, width: int, info: DataInfo) -> HeadModule:
         # feature rows have no user and item to bias: the question is not asked there
@@ -73,7 +83,7 @@ class RatingHead(Head):
                               "data are feature rows; pass biases=False")
         else:
             biases = False
-        return _RatingHead(width, info, biases)
+        return _RatingHead(width, info, biases, self.hp(hp, "l2") if biases else 0.0)
 
 
 class _CTRHead(HeadModule):

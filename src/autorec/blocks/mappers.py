@@ -35,6 +35,11 @@ ACTIVATIONS = {
 }
 
 
+# per-rating L2 strengths a search may pick (0 = off); a grid, not a log-scale float, so that
+# "off" is one of the values
+L2_GRID = (0.0, 1e-3, 3e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
 def _embedding(rows: int, dim: int, std: float = EMBED_STD) -> nn.Embedding:
     emb = nn.Embedding(max(rows, 1), dim)
     nn.init.normal_(emb.weight, std=std)
@@ -83,13 +88,21 @@ class _Empty(nn.Module):
 
 # --------------------------------------------------------------------------- ids
 class _IdEmbedding(nn.Module):
-    def __init__(self, fields: Sequence[str], sizes: Sequence[int], dim: int) -> None:
+    def __init__(self, fields: Sequence[str], sizes: Sequence[int], dim: int, l2: float = 0.0) -> None:
         super().__init__()
         self.fields = list(fields)
         self.tables = nn.ModuleList([_embedding(n, dim) for n in sizes])
+        self.l2 = float(l2)
+        self.penalty: torch.Tensor | None = None  # read (and cleared) by BlockModule.loss
 
     def forward(self, batch) -> torch.Tensor:
-        return torch.stack([t(require(batch, f)) for f, t in zip(self.fields, self.tables)], 1)
+        out = torch.stack([t(require(batch, f)) for f, t in zip(self.fields, self.tables)], 1)
+        if self.training and self.l2 and torch.is_grad_enabled():
+            # Koren's regulariser: each rating's loss term gets l2 (|p_u|^2 + |q_i|^2) for the
+            # factors it used, so a rarely seen user is pulled towards 0 as often as it is seen
+            # (weight decay, by contrast, shrinks every row on every step)
+            self.penalty = self.l2 * out.square().sum() / out.shape[0]
+        return out
 
 
 class LatentFactor(Mapper):
@@ -100,6 +113,8 @@ class LatentFactor(Mapper):
 
     hparams = {
         "embedding_dim": Choice((8, 16, 32, 64, 128), default=32, help="width of each id embedding"),
+        "l2": Choice(L2_GRID, default=0.0,
+                    help="per-rating L2 on the factors a rating uses (Koren's regulariser)"),
     }
 
     def __init__(self, fields: str | Sequence[str] = ("user", "item"), name: str | None = None,
@@ -117,7 +132,7 @@ class LatentFactor(Mapper):
                               "items (use CategoricalEmbedding for feature rows)")
         dim = self.hp(hp, "embedding_dim")
         sizes = [info.n_users if f == "user" else info.n_items for f in self.fields]
-        return _IdEmbedding(self.fields, sizes, dim), Shape(len(self.fields), dim)
+        return _IdEmbedding(self.fields, sizes, dim, self.hp(hp, "l2")), Shape(len(self.fields), dim)
 
 
 # --------------------------------------------------------------------------- categorical fields
