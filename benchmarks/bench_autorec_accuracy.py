@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     lambdas = [float(x) for x in args.lambdas.split(",")]
     custom_lambdas = "--lambdas" in (argv if argv is not None else sys.argv[1:])
     models = args.models.split(",")
-    print(f"{data!r}; split {args.split}; seeds {seeds}; lambda sweep {lambdas}", flush=True)
+    grids = {m: (lambdas if custom_lambdas else LAMBDAS.get(m, lambdas)) for m in models}
+    print(f"{data!r}; split {args.split}; seeds {seeds}; lambda sweep {grids}", flush=True)
 
     runs: list[dict] = []
     for seed in seeds:
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed {seed}: {split.describe()}", flush=True)
         for model in models:
             best = None
-            for lam in (lambdas if custom_lambdas else LAMBDAS.get(model, lambdas)):
+            for lam in grids[model]:
                 settings = dict(MODELS.get(model, {}))
                 settings.update({key: lam for key in LAMBDA_KEYS.get(model, ("l2",))})
                 settings.update({"max_epochs": args.max_epochs, "patience": args.patience,
