@@ -566,3 +566,16 @@ def test_build_seed_fixes_the_initial_weights():
 def test_docs_table_is_generated_from_the_declarations():
     docs = Path(__file__).resolve().parents[1] / "docs" / "blocks-and-zoo.md"
     assert hparams_markdown() in docs.read_text(), "regenerate the table: see docs/blocks-and-zoo.md"
+
+
+def test_fixed_values_may_leave_the_search_range_but_not_the_valid_one():
+    # the search range bounds sampling only: six layers or dropout 0.7 are a user's right
+    mlp = MLP(layers=6, dropout=0.7)
+    assert mlp.fixed == {"layers": 6, "dropout": 0.7}
+    # values the model cannot take are a ConfigError naming the hyperparameter, not a torch error
+    with pytest.raises(ConfigError, match=r"mlp/dropout=1\.5 is outside .*\[0, 0\.99\]"):
+        MLP(dropout=1.5)
+    with pytest.raises(ConfigError, match=r"cross/layers=0 is outside"):
+        CrossNet(name="cross", layers=0)
+    with pytest.raises(ConfigError, match=r"mlp/layers=2\.5 is not an integer"):
+        MLP(layers=2.5)

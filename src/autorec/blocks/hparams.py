@@ -54,6 +54,10 @@ class HParam:
     choices: tuple = ()
     step: int | None = None
     help: str = ""
+    # Hard limits (inclusive, None = open) for a numeric value fixed by the user.  ``low``/``high``
+    # bound the search only: a user may fix a value outside them (six MLP layers, dropout 0.7),
+    # but not one the model cannot take (no layers, dropout 1).
+    limits: tuple[float | None, float | None] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("choice", "int", "float", "bool"):
@@ -82,11 +86,14 @@ class HParam:
             raise ConfigError(f"{name}={value!r} is not a number") from None
         if not math.isfinite(num):
             raise ConfigError(f"{name}={value!r} is not finite")
-        if self.kind == "int":
-            if num != int(num):
-                raise ConfigError(f"{name}={value!r} is not an integer")
-            return int(num)
-        return num
+        if self.kind == "int" and num != int(num):
+            raise ConfigError(f"{name}={value!r} is not an integer")
+        if self.limits is not None:
+            lo, hi = self.limits
+            if (lo is not None and num < lo) or (hi is not None and num > hi):
+                span = f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+                raise ConfigError(f"{name}={value!r} is outside the values this hyperparameter can take, {span}")
+        return int(num) if self.kind == "int" else num
 
 
 # short constructors that read well in a block's table
@@ -99,12 +106,20 @@ def Bool(default: bool = False, help: str = "") -> HParam:
     return HParam("bool", default, help=help)
 
 
-def Int(low: int, high: int, default: int, log: bool = False, step: int | None = None, help: str = "") -> HParam:
-    return HParam("int", default, low=low, high=high, log=log, step=step, help=help)
+def Int(low: int, high: int, default: int, log: bool = False, step: int | None = None, help: str = "",
+        limits: tuple[float | None, float | None] | None = None) -> HParam:
+    return HParam("int", default, low=low, high=high, log=log, step=step, help=help, limits=limits)
 
 
-def Float(low: float, high: float, default: float, log: bool = False, help: str = "") -> HParam:
-    return HParam("float", default, low=low, high=high, log=log, help=help)
+def Float(low: float, high: float, default: float, log: bool = False, help: str = "",
+          limits: tuple[float | None, float | None] | None = None) -> HParam:
+    return HParam("float", default, low=low, high=high, log=log, help=help, limits=limits)
+
+
+#: a dropout probability: any value a user fixes must leave something to keep
+DROPOUT_LIMITS = (0.0, 0.99)
+#: a count of layers, buckets, ...: at least one
+COUNT_LIMITS = (1, None)
 
 
 class HyperParameters(Protocol):

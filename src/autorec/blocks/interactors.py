@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from ..errors import ConfigError
 from .graph import Block, HyperParameters, Interactor, ScopedHP, Shape
-from .hparams import Bool, Choice, Float, HParam, Int, unique_names
+from .hparams import COUNT_LIMITS, DROPOUT_LIMITS, Bool, Choice, Float, HParam, Int, unique_names
 from .mappers import ACTIVATIONS
 
 
@@ -166,11 +166,11 @@ class MLP(Interactor):
     """
 
     hparams = {
-        "layers": Int(1, 4, default=2, help="number of hidden layers"),
+        "layers": Int(1, 4, default=2, help="number of hidden layers", limits=COUNT_LIMITS),
         "units": Choice((16, 32, 64, 128, 256, 512), default=64, help="width of the first layer"),
         "shape": Choice(("constant", "shrink"), help="equal widths, or halving at each layer"),
         "activation": Choice(("relu", "tanh", "sigmoid", "gelu", "selu"), help="nonlinearity"),
-        "dropout": Float(0.0, 0.5, default=0.0, help="dropout after each layer"),
+        "dropout": Float(0.0, 0.5, default=0.0, help="dropout after each layer", limits=DROPOUT_LIMITS),
         "batch_norm": Bool(False, help="batch normalisation before each activation"),
     }
 
@@ -258,7 +258,7 @@ class CrossNet(Interactor):
 
     hparams = {
         "version": Choice(("v1", "v2"), help="DCN (vector weights) or DCN-v2 (matrix weights)"),
-        "layers": Int(1, 6, default=2, help="number of cross layers"),
+        "layers": Int(1, 6, default=2, help="number of cross layers", limits=COUNT_LIMITS),
     }
 
     def build(self, hp: HyperParameters, shapes: Sequence[Shape]) -> tuple[nn.Module, Shape]:
@@ -321,7 +321,7 @@ class SelfAttention(Interactor):
     hparams = {
         "heads": Choice((1, 2, 4), default=2, help="attention heads"),
         "att_dim": Choice((8, 16, 32, 64), default=16, help="width of each head"),
-        "layers": Int(1, 4, default=2, help="stacked interacting layers"),
+        "layers": Int(1, 4, default=2, help="stacked interacting layers", limits=COUNT_LIMITS),
         "residual": Bool(True, help="add the projected input (W_res x) to each layer's output"),
     }
 
@@ -391,7 +391,7 @@ class CIN(Interactor):
     """
 
     hparams = {
-        "layers": Int(1, 4, default=2, help="CIN layers"),
+        "layers": Int(1, 4, default=2, help="CIN layers", limits=COUNT_LIMITS),
         "units": Choice((8, 16, 32, 64, 128), default=16, help="feature maps per layer"),
         "split_half": Bool(False, help="half the maps to the output, half to the next layer"),
     }

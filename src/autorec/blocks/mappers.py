@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from ..errors import ConfigError
 from .graph import DataInfo, Mapper, Shape, categorical_view, require
-from .hparams import Choice, HyperParameters, Int
+from .hparams import COUNT_LIMITS, Choice, HyperParameters, Int
 
 EMBED_STD = 0.05  # small, so the many pairwise products of FM-style models start near zero
 
@@ -209,7 +209,7 @@ class CategoricalEmbedding(Mapper):
     hparams = {
         "embedding_dim": Choice((4, 8, 16, 32, 64), default=16, help="width of each field embedding"),
         "table": Choice(("per_field", "hashed"), help="one table per field, or one shared hashed table"),
-        "hash_buckets": Int(1 << 10, 1 << 20, default=1 << 16, log=True,
+        "hash_buckets": Int(1 << 10, 1 << 20, default=1 << 16, log=True, limits=COUNT_LIMITS,
                             help="rows of the shared table (asked only when table=hashed)"),
     }
 
