@@ -68,9 +68,10 @@ class Task(Protocol):
 
     def n_examples(self) -> int: ...
 
-    def batch_loss(self, index: np.ndarray) -> tuple[torch.Tensor, float]:
+    def batch_loss(self, index: np.ndarray) -> torch.Tensor:
         """Loss of the examples at ``index`` scaled so that summing it over a partition of all
-        examples gives the full objective (normalised), and the unscaled data loss for the log."""
+        examples gives the full objective (normalised).  A tensor, never a Python float: reading
+        a value back per batch would wait for the GPU on every step."""
 
     def validate(self) -> dict[str, float] | None: ...
 
@@ -190,23 +191,24 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
             if full_batch:
                 def closure() -> torch.Tensor:
                     opt.zero_grad(set_to_none=True)
-                    total = 0.0
+                    total = torch.zeros((), dtype=torch.float64)
                     for idx in chunks:
-                        loss, _ = task.batch_loss(idx)
+                        loss = task.batch_loss(idx)
                         loss.backward()
-                        total += float(loss.detach())
-                    return torch.tensor(total)
+                        total = total + loss.detach().double().cpu()
+                    return total
 
                 train_loss = float(opt.step(closure))
             else:
-                total = 0.0
+                total = None  # summed on the model's device: one read-back per epoch
                 for idx in chunks:
                     opt.zero_grad(set_to_none=True)
-                    loss, _ = task.batch_loss(idx)
+                    loss = task.batch_loss(idx)
                     loss.backward()
                     opt.step()
-                    total += float(loss.detach())
-                train_loss = total
+                    part = loss.detach().double()
+                    total = part if total is None else total + part
+                train_loss = float(total) if total is not None else 0.0
             if not math.isfinite(train_loss):
                 raise FloatingPointError(
                     f"training diverged at epoch {epoch} (loss {train_loss}); lower the learning rate"

@@ -64,7 +64,7 @@ class AutoRecTask:
             # over the dense reconstruction, weighted like the observed part
             refeed, n_dense = self.module.refeed_loss(batch)
             loss = loss + frac * refeed / max(n_dense, 1)
-        return loss, float(sse.detach())
+        return loss
 
     def validate(self):
         return validate_ratings(self.validation, self.predict_fn)
@@ -91,8 +91,7 @@ class PairTask:
         idx = torch.as_tensor(index, device=self.device)
         out = self.module({"user": self.users[idx], "item": self.items[idx]})
         loss = self.module.loss(out, self.ratings[idx])  # mean over the batch
-        scale = len(index) / len(self.ratings)
-        return loss * scale, float(loss.detach()) * len(index)
+        return loss * (len(index) / len(self.ratings))
 
     def validate(self):
         return validate_ratings(self.validation, self.predict_fn)
@@ -128,8 +127,7 @@ class CTRTask:
         finally:
             self.module.validate_inputs = was
         loss = self.module.loss(out, self.label[idx])
-        scale = len(index) / len(self.label)
-        return loss * scale, float(loss.detach()) * len(index)
+        return loss * (len(index) / len(self.label))
 
     def validate(self):
         if self.validation is None:
