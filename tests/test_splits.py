@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autorec.data.interactions import Interactions
+from autorec.datasets import read_ml100k_ratings
 from autorec.errors import ConfigError, DataError
 from autorec.splits import (
     ML100K_SPLITS,
@@ -22,7 +23,6 @@ from autorec.splits import (
     make_split,
     predefined,
     random_holdout,
-    read_ml100k_file,
     repeated_holdout,
     split_rows,
     temporal_global,
@@ -491,17 +491,17 @@ def test_read_ml100k_file_reports_bad_lines(tmp_path):
     path = tmp_path / "u1.base"
     path.write_text("1\t2\t3\t100\n1\t3\tx\t101\n")
     with pytest.raises(DataError) as err:
-        read_ml100k_file(path)
+        read_ml100k_ratings(path)
     assert err.value.line == 2 and err.value.column == "rating" and err.value.value == "x"
     path.write_text("1\t2\t3\t100\n1\t3\t4\n")
     with pytest.raises(DataError) as err:
-        read_ml100k_file(path)
+        read_ml100k_ratings(path)
     assert err.value.line == 2 and err.value.column == "timestamp"
     path.write_text("1\t2\t3\t100\n1\t3\t4\t5\t6\n")
     with pytest.raises(DataError):
-        read_ml100k_file(path)
+        read_ml100k_ratings(path)
     path.write_text("1\t2\t3\t100\n7\t3\t4\t5\n")
-    frame = read_ml100k_file(path)
+    frame = read_ml100k_ratings(path)
     assert frame.to_numpy().tolist() == [[1, 2, 3, 100], [7, 3, 4, 5]]
 
 
@@ -537,7 +537,7 @@ def test_unknown_split_lists_known_names():
 
 # ---------------------------------------------------------------------------- MovieLens 100K
 def _ml100k(data_dir: Path) -> Interactions:
-    frame = read_ml100k_file(data_dir / "ml-100k" / "u.data")
+    frame = read_ml100k_ratings(data_dir / "ml-100k" / "u.data")
     return Interactions.from_frame(frame, timestamp_col="timestamp", rating_scale=(1, 5),
                                    line_offset=1, name="ml-100k")
 
@@ -553,8 +553,8 @@ def test_ml100k_u1_sizes_and_cold_counts(data_dir):
     test = pd.read_csv(data_dir / "ml-100k" / "u1.test", sep="\t", header=None)
     cold_users = set(test[0]) - set(base[0])
     cold_items = set(test[1]) - set(base[1])
-    no_val = predefined(data, read_ml100k_file(data_dir / "ml-100k" / "u1.base"),
-                        read_ml100k_file(data_dir / "ml-100k" / "u1.test"), validation=0.0)
+    no_val = predefined(data, read_ml100k_ratings(data_dir / "ml-100k" / "u1.base"),
+                        read_ml100k_ratings(data_dir / "ml-100k" / "u1.test"), validation=0.0)
     t = no_val.summary()["test"]
     assert t["cold_users"] == len(cold_users) and t["cold_items"] == len(cold_items)
     assert t["cold_ratings"] == int((test[0].isin(cold_users) | test[1].isin(cold_items)).sum())

@@ -159,10 +159,13 @@ def check_field_counts(
     sep: str,
     n_fields: int,
     *,
+    names: Sequence[str] | None = None,
     max_lines: int | None = None,
     block_size: int = BLOCK_SIZE,
 ) -> int:
     """Check that every non-blank line has exactly ``n_fields`` fields; return the line count.
+
+    With the field ``names``, a short line's error also names the first missing column.
 
     For a multi-character separator made of one repeated byte (``::``) the byte itself is
     counted; fields that hold that byte are then caught by :func:`read_delimited`, which checks
@@ -188,12 +191,17 @@ def check_field_counts(
         if bad.size:
             i = int(bad[0])
             found = int(counts[i])
+            missing = None
             if found % len(sep_bytes) == 0:
-                what = f"found {found // len(sep_bytes) + 1}"
+                n_found = found // len(sep_bytes) + 1
+                what = f"found {n_found}"
+                if names is not None and n_found < len(names):
+                    missing = names[n_found]
+                    what += f": column {missing!r} is missing"
             else:
                 what = f"found {found} {chr(byte)!r} characters"
             raise DataError(f"expected {n_fields} fields separated by {sep!r}, {what}",
-                            path=path, line=lines_before + i + 1, value=idx.text(i))
+                            path=path, line=lines_before + i + 1, column=missing, value=idx.text(i))
         total += int((~blank).sum())
         if max_lines is not None and lines_before + len(blank) >= max_lines:
             break
@@ -230,7 +238,7 @@ def read_delimited(
     ensure_file(path)
     n_header = 0 if header is None else 1
     real_sep, fields = _fields_for(columns, sep)
-    n_lines = check_field_counts(path, sep, len(columns),
+    n_lines = check_field_counts(path, sep, len(columns), names=[c.name for c in columns],
                                  max_lines=None if nrows is None else nrows + n_header)
     if header is not None:
         with open(path, "rb") as fh:

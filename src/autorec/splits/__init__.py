@@ -11,7 +11,6 @@ from .predefined import (
     ML100K_SPLITS,
     ml100k_predefined,
     predefined,
-    read_ml100k_file,
     read_ml100k_split_frames,
 )
 from .protocols import (
@@ -37,7 +36,6 @@ __all__ = [
     "ml100k_predefined",
     "predefined",
     "random_holdout",
-    "read_ml100k_file",
     "read_ml100k_split_frames",
     "repeated_holdout",
     "split_rows",

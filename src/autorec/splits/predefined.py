@@ -18,7 +18,6 @@ from .protocols import _assemble, _check_fraction, _check_seed, _round_half_up
 from .split import Split
 
 ML100K_SPLITS: tuple[str, ...] = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
-_COLUMNS = ["user", "item", "rating", "timestamp"]
 
 
 def predefined(
@@ -162,35 +161,15 @@ def ml100k_split_files(data_path: str | Path, name: str) -> tuple[Path, Path]:
     )
 
 
-def read_ml100k_file(path: str | Path) -> pd.DataFrame:
-    """One ML-100K ratings file (``u.data``, ``u1.base``, ...): tab-separated
-    ``user item rating timestamp``, no header.  Columns are int64; a malformed line is a
-    `DataError` with its line number."""
-    path = Path(path)
-    try:
-        raw = pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False,
-                          names=_COLUMNS, engine="c")
-    except pd.errors.ParserError as exc:
-        raise DataError(f"not a 4-column tab-separated ratings file: {exc}", path=path) from exc
-    if len(raw) == 0:
-        raise DataError("no rows: the file is empty", path=path)
-    out = {}
-    for col in _COLUMNS:
-        num = pd.to_numeric(raw[col], errors="coerce")
-        bad = num.isna().to_numpy() | (num.to_numpy(dtype=np.float64) % 1 != 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataError("not an integer", path=path, line=row + 1, column=col,
-                            value=raw[col].iloc[row], has_value=True)
-        out[col] = num.to_numpy().astype(np.int64)
-    return pd.DataFrame(out)
-
-
 def read_ml100k_split_frames(data_path: str | Path, name: str
                              ) -> tuple[pd.DataFrame, pd.DataFrame, Path, Path]:
     """(base_frame, test_frame, base_path, test_path) of a predefined ML-100K split."""
+    from ..datasets.movielens import (
+        read_ml100k_ratings,  # the one strict reader of the format
+    )
+
     base_path, test_path = ml100k_split_files(data_path, name)
-    return read_ml100k_file(base_path), read_ml100k_file(test_path), base_path, test_path
+    return read_ml100k_ratings(base_path), read_ml100k_ratings(test_path), base_path, test_path
 
 
 def ml100k_predefined(data: Interactions, name: str, data_path: str | Path, *,
