@@ -58,6 +58,23 @@ def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
     first = study.trials[0]
     assert first.params["model"] == "i-autorec" and first.params["train.autorec/lr"] == pytest.approx(1e-3)
     assert first.params["i-autorec/encoder_activation"] == "sigmoid"
+    # then the warm-start models' defaults (the rating task's anchors within the space)
+    second = study.trials[1]
+    assert second.params["model"] == "biased_mf"
+    assert second.params["biased_mf/factors/l2"] == pytest.approx(0.1)  # BiasedMF's own default
+    assert second.params["train.blocks/lr"] == pytest.approx(1e-3)
+
+
+def test_warm_start_models_follow_the_space_and_the_settings():
+    from autorec.search.driver import warm_start_models
+
+    assert warm_start_models(settings(), "rating") == ["i-autorec", "biased_mf"]
+    assert warm_start_models(settings(models=["biased_mf", "deep-autorec", "mf"]), "rating") == [
+        "biased_mf", "deep-autorec"]
+    assert warm_start_models(settings(warm_start=[]), "rating") == ["i-autorec"]
+    assert warm_start_models(settings(fixed={"model": "biased_mf"}), "rating") == ["biased_mf"]
+    with pytest.raises(ConfigError, match="not in the searched models"):
+        warm_start_models(settings(warm_start=["dcn"]), "rating")
 
 
 def test_rerun_resumes_and_counts_the_budget(split, tmp_path):

@@ -49,6 +49,10 @@ def search(
     study: str = typer.Option("autorec", "--study", help="Study name (shared by workers)."),
     settings: List[str] = typer.Option([], "--set", help="Fix a hyperparameter: model/param=value or a training key."),
     refit_full: bool = typer.Option(False, "--refit-full", help="Refit the best on train+validation."),
+    warm_start: Optional[str] = typer.Option(
+        None, "--warm-start",
+        help="Models whose defaults open a fresh study, comma-separated, or 'none' "
+             "(default: i-autorec,biased_mf,deep-autorec for rating; deepfm,dcn,fm for ctr)."),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(..., "--out", "-o"),
 ) -> None:
@@ -78,7 +82,10 @@ def search(
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
                          seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
-                         refit_full=refit_full)
+                         refit_full=refit_full,
+                         warm_start=None if warm_start is None else
+                         [] if warm_start.strip().lower() == "none" else
+                         [m.strip() for m in warm_start.split(",") if m.strip()])
     progress, on_trial = _progress_callback(trials)
     with progress:
         result = run_search(problem, cfg, out, on_trial=on_trial)
