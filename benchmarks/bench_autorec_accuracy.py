@@ -16,7 +16,6 @@ Writes ``benchmarks/results/autorec_accuracy_<dataset>_<split>.json`` and prints
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _machine import cpu_model
+from _results import write_json
 
 from autorec import metrics
 from autorec.datasets import load
@@ -167,7 +167,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{model:20s} {s['test_rmse_mean']:.4f} ± {s['ci95']:.4f}")
 
     out = Path(args.out) if args.out else RESULTS / f"autorec_accuracy_{args.dataset}_{args.split}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv if argv is not None else sys.argv[1:])),
         "machine": {"cpu": cpu_model(), "threads": args.threads, "python": platform.python_version(),
@@ -175,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "dataset": args.dataset, "split": args.split, "seeds": seeds, "lambdas": lambdas,
         "default_rating": args.default_rating, "summary": summary, "runs": runs,
     }
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(out)
+    write_json(out, result)
     print(f"wrote {out}")
     return 0
 

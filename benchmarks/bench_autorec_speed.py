@@ -24,7 +24,6 @@ timing, not its accuracy.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -38,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from _machine import cpu_model
+from _results import write_json
 
 from autorec.models.autorec import AutoRec, AutoRecConfig, RowSource
 from autorec.models.sparse_ops import SparsePattern, sddmm, spmm, spmm_t
@@ -321,8 +321,7 @@ def main(argv: list[str] | None = None) -> dict:
             for alt, v in row["alternatives"].items():
                 print(f"      {alt:36s} {v['ms_per_epoch']:9.1f}  (max |diff| {v['max_abs_diff']:.1e})")
     if not args.quick or args.out != DEFAULT_OUT:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
         print(f"\nwrote {args.out}")
     return result
 

@@ -29,7 +29,6 @@ import argparse
 import contextlib
 import copy
 import io
-import json
 import os
 import platform
 import shlex
@@ -43,6 +42,7 @@ import numpy as np
 import pandas as pd
 import torch
 from _machine import cpu_model
+from _results import write_json
 
 from autorec import __version__ as autorec_version
 from autorec import metrics
@@ -463,8 +463,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["seconds"] = time.perf_counter() - t0
     result["machine"]["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     print_table(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     print(f"\nwrote {args.out}")
     return result
 

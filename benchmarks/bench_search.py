@@ -25,7 +25,6 @@ run earlier with ``autorec search`` can be measured by pointing ``--out`` at its
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _machine import cpu_model
+from _results import write_json
 
 from autorec import metrics
 from autorec.datasets import load
@@ -124,7 +124,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'autorec ensemble':20s} test {result['ensemble']['test']}")
 
     out = RESULTS / f"search_{args.task}_{args.dataset}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv if argv is not None else sys.argv[1:])),
         "machine": {"cpu": cpu_model(), "threads": torch.get_num_threads(), "torch": torch.__version__,
@@ -133,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "search": result,
         "baselines": baselines,
     }
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=float))
-    tmp.replace(out)
+    write_json(out, payload)
     print(f"wrote {out}")
     return 0
 
