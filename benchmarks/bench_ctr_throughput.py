@@ -16,6 +16,10 @@ epochs and thread count, and no L2 regularisation on either side.
   alternate run by run (A, B, B, A, ...) so that load from other processes hits both alike,
   and the median over ``--repeats`` runs is reported, per wall second and per CPU second of
   the process (with one thread, CPU time is immune to other processes sharing the cores).
+* **Precision**: autorec runs once per ``--precision``: ``fp32`` (row ``autorec``) and ``bf16``
+  (row ``autorec_bf16``: its mixed-precision setting, matrix products in bfloat16 under
+  autocast with float32 weights, gradients, Adam state and loss).  DeepCTR-Torch has no such
+  setting and runs in float32.  Each autorec row is also scored for quality.
 * **Quality** is measured on the real 10,000-row Criteo sample (80/10/10 row split): both
   libraries train ``--quality-epochs`` epochs, keep the epoch with the best validation
   logloss, and are scored on the test rows with the same metric code, over several seeds.
@@ -63,6 +67,9 @@ MODELS = ("deepfm", "dcn")
 DNN_UNITS = {"deepfm": (256, 128), "dcn": (128, 128)}
 DEEPCTR_MODEL = {"deepfm": "deepfm", "dcn": "dcn"}
 CROSS_LAYERS = 2
+# autorec's precisions, each its own row of the results ("autorec" is fp32, as before)
+PRECISION_LIB = {"fp32": "autorec", "bf16": "autorec_bf16"}
+LIB_PRECISION = {lib: p for p, lib in PRECISION_LIB.items()}
 # Good-Turing: the share of a field's rows holding a value seen once estimates how often a
 # new row brings a value never seen before; those new values follow a Zipf law of this exponent
 TAIL_EXPONENT = 1.2
@@ -131,11 +138,15 @@ def autorec_params(model: str, dim: int) -> dict[str, Any]:
 
 
 def autorec_model(model: str, dim: int, batch_size: int, epochs: int, lr: float, seed: int,
-                  threads: int) -> CTRModel:
+                  threads: int, precision: str = "fp32") -> CTRModel:
     train = {"optimizer": "adam", "lr": lr, "batch_size": batch_size, "max_epochs": epochs,
              "patience": 0, "weight_decay": 0.0, "seed": seed, "progress": False,
-             "threads": threads, "device": "cpu"}
+             "threads": threads, "device": "cpu", "precision": precision}
     return CTRModel(model, params=autorec_params(model, dim), train=train)
+
+
+def autorec_libs(args) -> list[str]:
+    return [PRECISION_LIB[p] for p in args.precision]
 
 
 def _quiet():
@@ -221,10 +232,12 @@ class _TimedCTRTask(CTRTask):
 
 
 # --------------------------------------------------------------------------- throughput
-def time_autorec(model: str, enc: EncodedFeatures, batch_size: int, args, seed: int) -> list[dict[str, float]]:
+def time_autorec(model: str, enc: EncodedFeatures, batch_size: int, args, seed: int,
+                 precision: str = "fp32") -> list[dict[str, float]]:
     """What ``CTRModel.fit(table, rows)`` does once the rows are encoded (the encoder is the
     one whose arrays DeepCTR-Torch gets), with the timed task; no validation rows."""
-    m = autorec_model(model, args.embedding_dim, batch_size, 1 + args.epochs, args.lr, seed, args.threads)
+    m = autorec_model(model, args.embedding_dim, batch_size, 1 + args.epochs, args.lr, seed, args.threads,
+                      precision)
     cfg = _train_config(m.train, CTR_TRAIN_DEFAULTS)
     seed_everything(cfg.seed)
     module = m._spec(m.params).build(DefaultHP(), DataInfo.from_encoded(enc, task="ctr"))
@@ -261,13 +274,16 @@ def throughput(args, sample: FeatureTable) -> dict[str, Any]:
     for bs in args.batch_size:
         per_model: dict[str, Any] = {}
         for model in args.models:
-            runs: dict[str, list[list[dict[str, float]]]] = {"autorec": [], "deepctr_torch": []}
+            libs = [*autorec_libs(args), "deepctr_torch"]
+            runs: dict[str, list[list[dict[str, float]]]] = {lib: [] for lib in libs}
             for r in range(args.repeats):
-                # alternate which library goes first, so neither always meets the same load
-                order = ("autorec", "deepctr_torch") if r % 2 == 0 else ("deepctr_torch", "autorec")
+                # rotate which library goes first, so none always meets the same load
+                order = libs[r % len(libs):] + libs[:r % len(libs)]
                 for lib in order:
-                    timer = time_autorec if lib == "autorec" else time_deepctr
-                    epochs = timer(model, enc, bs, args, args.seed + r)
+                    if lib == "deepctr_torch":
+                        epochs = time_deepctr(model, enc, bs, args, args.seed + r)
+                    else:
+                        epochs = time_autorec(model, enc, bs, args, args.seed + r, LIB_PRECISION[lib])
                     runs[lib].append(epochs)
                     walls = ", ".join(f"{e['wall']:.2f}s" for e in epochs)
                     print(f"  batch {bs:5d} {model:22s} {lib:14s} run {r + 1}: "
@@ -282,19 +298,21 @@ def throughput(args, sample: FeatureTable) -> dict[str, Any]:
                               "rows_per_cpu_second": statistics.median(cpu),
                               "runs_rows_per_second": wall, "runs_rows_per_cpu_second": cpu,
                               "epoch_seconds": lib_runs}
-            entry["speedup"] = entry["autorec"]["rows_per_second"] / entry["deepctr_torch"]["rows_per_second"]
-            entry["speedup_cpu"] = (entry["autorec"]["rows_per_cpu_second"]
-                                    / entry["deepctr_torch"]["rows_per_cpu_second"])
+            base = entry["deepctr_torch"]
+            for lib in autorec_libs(args):
+                suffix = "" if lib == "autorec" else lib[len("autorec"):]
+                entry[f"speedup{suffix}"] = entry[lib]["rows_per_second"] / base["rows_per_second"]
+                entry[f"speedup_cpu{suffix}"] = entry[lib]["rows_per_cpu_second"] / base["rows_per_cpu_second"]
             per_model[model] = entry
         out["by_batch_size"][str(bs)] = per_model
     return out
 
 
 # --------------------------------------------------------------------------- quality
-def quality_autorec(model: str, table: FeatureTable, split, args, seed: int):
+def quality_autorec(model: str, table: FeatureTable, split, args, seed: int, precision: str = "fp32"):
     tr, va, te = split
     m = autorec_model(model, args.embedding_dim, args.quality_batch_size, args.quality_epochs,
-                      args.lr, seed, args.threads)
+                      args.lr, seed, args.threads, precision)
     m.fit(table, tr, va)
     res = m.evaluate(table, te)
     return res, m.history_.best_epoch, m.encoder_
@@ -326,16 +344,19 @@ def quality(args, sample: FeatureTable) -> dict[str, Any]:
     out: dict[str, Any] = {"rows": {"train": len(split[0]), "validation": len(split[1]),
                                     "test": len(split[2])}, "models": {}}
     for model in args.models:
-        res: dict[str, list] = {"autorec": [], "deepctr_torch": []}
+        libs = [*autorec_libs(args), "deepctr_torch"]
+        res: dict[str, list] = {lib: [] for lib in libs}
         for s in range(args.quality_seeds):
             seed = args.seed + s
-            a, a_epoch, encoder = quality_autorec(model, sample, split, args, seed)
+            line = []
+            for lib in autorec_libs(args):
+                a, a_epoch, encoder = quality_autorec(model, sample, split, args, seed, LIB_PRECISION[lib])
+                res[lib].append({**a, "best_epoch": a_epoch, "seed": seed})
+                line.append(f"{lib} logloss {a['logloss']:.4f} auc {a['auc']:.4f} (epoch {a_epoch})")
             d, d_epoch = quality_deepctr(model, encoder, sample, split, args, seed)
-            res["autorec"].append({**a, "best_epoch": a_epoch, "seed": seed})
             res["deepctr_torch"].append({**d, "best_epoch": d_epoch, "seed": seed})
-            print(f"  {model:22s} seed {seed}: autorec logloss {a['logloss']:.4f} auc {a['auc']:.4f} "
-                  f"(epoch {a_epoch}) | deepctr-torch logloss {d['logloss']:.4f} auc {d['auc']:.4f} "
-                  f"(epoch {d_epoch})", flush=True)
+            line.append(f"deepctr-torch logloss {d['logloss']:.4f} auc {d['auc']:.4f} (epoch {d_epoch})")
+            print(f"  {model:22s} seed {seed}: " + " | ".join(line), flush=True)
         summary = {}
         for lib, runs in res.items():
             ll = [r["logloss"] for r in runs]
@@ -350,7 +371,14 @@ def quality(args, sample: FeatureTable) -> dict[str, Any]:
 def machine(threads: int) -> dict[str, Any]:
     cpu = cpu_model()
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    flags: set[str] = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": threads,
+            "bf16_cpu_flags": sorted(f for f in flags if "bf16" in f or f.startswith("amx")),
             "load_average_1min_at_start": load1, "platform": platform.platform()}
 
 
@@ -380,15 +408,17 @@ def print_table(result: dict[str, Any]) -> None:
     if tp:
         print(f"training throughput on {tp['rows']:,} synthetic Criteo-schema rows "
               f"(median over runs; rows per wall second, and per CPU second of the process)")
-        print(f"{'batch':>6s} {'model':22s} {'autorec':>10s} {'deepctr-torch':>14s} {'speedup':>8s}"
-              f" {'autorec':>10s} {'deepctr-torch':>14s} {'speedup':>8s}")
-        print(f"{'':6s} {'':22s} {'rows/s':>10s} {'rows/s':>14s} {'':8s} {'rows/CPU-s':>10s} {'rows/CPU-s':>14s}")
+        print(f"{'batch':>6s} {'model':8s} {'library':14s} {'rows/s':>10s} {'speedup':>8s}"
+              f" {'rows/CPU-s':>11s} {'speedup':>8s}")
         for bs, per_model in tp["by_batch_size"].items():
             for model, t in per_model.items():
-                a, d = t["autorec"], t["deepctr_torch"]
-                print(f"{bs:>6s} {model:22s} {a['rows_per_second']:10,.0f} {d['rows_per_second']:14,.0f} "
-                      f"{t['speedup']:7.2f}x {a['rows_per_cpu_second']:10,.0f} "
-                      f"{d['rows_per_cpu_second']:14,.0f} {t['speedup_cpu']:7.2f}x")
+                for lib in [k for k in t if isinstance(t[k], dict)]:
+                    x = t[lib]
+                    suffix = lib[len("autorec"):] if lib.startswith("autorec") else None
+                    sp = f"{t[f'speedup{suffix}']:7.2f}x" if suffix is not None else f"{'':8s}"
+                    spc = f"{t[f'speedup_cpu{suffix}']:7.2f}x" if suffix is not None else f"{'':8s}"
+                    print(f"{bs:>6s} {model:8s} {lib:14s} {x['rows_per_second']:10,.0f} {sp} "
+                          f"{x['rows_per_cpu_second']:11,.0f} {spc}")
     if q:
         n = q["rows"]
         print(f"\nquality on the real Criteo sample (train {n['train']:,} / validation {n['validation']:,} / "
@@ -416,6 +446,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--quality-batch-size", type=int, default=256)
     p.add_argument("--quality-seeds", type=int, default=3)
     p.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    p.add_argument("--precision", nargs="+", choices=list(PRECISION_LIB), default=list(PRECISION_LIB),
+                   help="autorec's training precision(s), each timed and scored as its own row "
+                        "(bf16: matrix products in bfloat16 under autocast, float32 weights and optimizer)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")

@@ -206,6 +206,43 @@ def test_sparse_equals_dense_float32_paper_defaults():
         torch.testing.assert_close(gs[name], gd[name], rtol=1e-4, atol=1e-4, msg=name)
 
 
+@pytest.mark.parametrize("hidden,side_dim,refeed", [((6,), 0, False), ((7, 4, 7), SIDE, False),
+                                                     ((7, 4, 7), 0, True)])
+@pytest.mark.parametrize("dense", [False, True])
+def test_bf16_autocast_trains_every_path_in_float32_state(hidden, side_dim, refeed, dense):
+    """Under ``precision="bf16"`` (autocast) the dense layers run in bfloat16 and feed the
+    float32 sparse products; the loss and every gradient stay float32, close to fp32's."""
+    from autorec.train.engine import TrainConfig, training_precision
+
+    m = random_matrix(seed=21)
+    cfg = AutoRecConfig(hidden=hidden, side_dim=side_dim, dense_refeed=refeed, fill="item_mean")
+    source = RowSource(m, side=side_features() if side_dim else None, fill="item_mean")
+    model = AutoRec(N_COLS, cfg, seed=3)
+    model.init_output_bias(source.global_mean)
+    batch = source.batch(np.arange(N_ROWS))
+
+    def loss_and_grads(precision):
+        model.zero_grad(set_to_none=True)
+        with training_precision(TrainConfig(precision=precision), torch.device("cpu")):
+            loss, _ = model.batch_loss(batch, dense=dense)
+            if refeed:
+                loss = loss + model.refeed_loss(batch)[0]
+        loss.backward()
+        return loss, {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+
+    l32, g32 = loss_and_grads("fp32")
+    l16, g16 = loss_and_grads("bf16")
+    assert l16.dtype == torch.float32 and g16.keys() == g32.keys()
+    assert all(g.dtype == torch.float32 for g in g16.values())
+    torch.testing.assert_close(l16, l32, rtol=0.02, atol=0.0)
+    for name in g32:  # bfloat16 keeps ~3 significant digits
+        scale = float(g32[name].abs().max())
+        assert float((g16[name] - g32[name]).abs().max()) <= 0.05 * scale + 1e-6, name
+    if len(hidden) == 1 and not dense:
+        # nothing dense to cast: the sparse path is exactly the fp32 one
+        torch.testing.assert_close(l16, l32, rtol=0, atol=0)
+
+
 def test_batch_with_no_ratings_and_duplicated_rows():
     m = random_matrix(seed=13)
     model = AutoRec(N_COLS, AutoRecConfig(hidden=(4,), fill="user_mean"), seed=0).double()

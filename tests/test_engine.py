@@ -94,7 +94,32 @@ def test_divergence_is_reported_not_hidden():
         fit(task, TrainConfig(lr=0.05, max_epochs=2, progress=False))
 
 
-@pytest.mark.parametrize("bad", [{"optimizer": "sgdx"}, {"lr": 0}, {"batch_size": -1}, {"l2": -1.0}])
+@pytest.mark.parametrize("optimizer,lr", [("adam", 0.05), ("rprop", 0.01)])
+def test_bf16_precision_runs_forward_passes_under_autocast_only(optimizer, lr):
+    seen = {"train": [], "validate": []}
+
+    class Watched(LinearTask):
+        def batch_loss(self, index):
+            seen["train"].append(torch.is_autocast_enabled("cpu"))
+            return super().batch_loss(index).float()
+
+        def validate(self):
+            seen["validate"].append(torch.is_autocast_enabled("cpu"))
+            return super().validate()
+
+    task = Watched()
+    fit(task, TrainConfig(optimizer=optimizer, lr=lr, batch_size=64, max_epochs=60, patience=0,
+                          precision="bf16", progress=False))
+    assert len(seen["train"]) >= 60 and all(seen["train"])
+    assert len(seen["validate"]) == 60 and not any(seen["validate"])  # evaluation at full precision
+    assert task.module.weight.dtype == torch.float32  # master weights stay float32
+    w = task.module.weight.detach().squeeze(0)
+    w_ls = torch.linalg.lstsq(task.X, task.y.unsqueeze(-1)).solution.squeeze(-1)
+    assert torch.allclose(w, w_ls, atol=5e-2), (w, w_ls)  # bfloat16 products, ~3 digits
+
+
+@pytest.mark.parametrize("bad", [{"optimizer": "sgdx"}, {"lr": 0}, {"batch_size": -1}, {"l2": -1.0},
+                                 {"precision": "fp16"}])
 def test_bad_settings_name_the_setting(bad):
     with pytest.raises(ConfigError, match=next(iter(bad))):
         TrainConfig(**bad)

@@ -77,6 +77,27 @@ def test_warm_start_models_follow_the_space_and_the_settings():
         warm_start_models(settings(warm_start=["dcn"]), "rating")
 
 
+def test_fixed_training_settings_outside_the_space_reach_every_trial(split, tmp_path):
+    from autorec.search.driver import suggest
+    from autorec.blocks.hparams import DefaultHP
+
+    data, sp = split
+    problem = RatingProblem(data, sp)
+    fixed = {"precision": "bf16", "threads": 1, "device": "cpu", "i-autorec/hidden_units": 100}
+    for model in ("i-autorec", "biased_mf"):
+        _, _, train = suggest(DefaultHP(), settings(fixed={**fixed, "model": model}), problem)
+        assert (train["precision"], train["threads"], train["device"]) == ("bf16", 1, "cpu")
+    with pytest.raises(ConfigError, match="--max-epochs"):
+        run_search(problem, settings(fixed={"max_epochs": 3}), tmp_path / "a")
+    with pytest.raises(ConfigError, match="precision"):
+        run_search(problem, settings(fixed={"precision": "fp8"}), tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-made
+    board = run_search(problem, settings(n_trials=2, fixed={**fixed}), tmp_path / "c")
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'c' / 'study.db'}")
+    assert all(t.user_attrs["train"]["precision"] == "bf16" for t in study.trials)
+    assert board["n_trials"] == 2
+
+
 def test_rerun_resumes_and_counts_the_budget(split, tmp_path):
     data, sp = split
     run_search(RatingProblem(data, sp), settings(n_trials=3), tmp_path)

@@ -19,17 +19,24 @@ from autorec.blocks import (
 )
 from autorec.errors import ConfigError, DataError
 from autorec.models import ZOO, list_models, make_model
+from autorec.train.engine import TrainConfig, training_precision
 from hp_sources import RandomHP
 
 
-def fit(module, batch, y, steps: int, lr: float = 0.02, batch_size: int = 512, seed: int = 0):
-    """A small Adam loop over random mini-batches; returns the full-data training loss."""
+def fit(module, batch, y, steps: int, lr: float = 0.02, batch_size: int = 512, seed: int = 0,
+        precision: str = "fp32"):
+    """A small Adam loop over random mini-batches; returns the full-data training loss.
+    ``precision="bf16"``: forward passes under the engine's bfloat16 autocast."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(module.parameters(), lr=lr)
+    cfg = TrainConfig(precision=precision)
     module.train()
     for _ in range(steps):
         idx = torch.randint(0, len(y), (batch_size,), generator=gen)
-        loss = module.loss(module({k: v[idx] for k, v in batch.items()}), y[idx])
+        with training_precision(cfg, torch.device("cpu")):
+            out = module({k: v[idx] for k, v in batch.items()})
+        loss = module.loss(out, y[idx])
+        assert loss.dtype == torch.float32  # the loss is taken in float32 at either precision
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -192,35 +199,38 @@ def test_null_models_do_not_pass_the_learning_bars(crosses):
 
 
 @pytest.mark.parametrize("name", list_models("rating"))
-def test_rating_models_learn_a_low_rank_matrix(name, ratings):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_rating_models_learn_a_low_rank_matrix(name, ratings, precision):
     info, batch, y = ratings
     torch.manual_seed(0)
     module = make_model(name, "rating").build(DefaultHP(), info)
     with torch.no_grad():
         module.train()
         start = float(module.loss(module(batch), y))
-    loss = fit(module, batch, y, steps=150)
+    loss = fit(module, batch, y, steps=150, precision=precision)
     variance = float(y.var())
     assert start > 0.8 * variance  # nothing is known before training
     assert loss < 0.5 * variance, f"{name}: training MSE {loss:.3f}, label variance {variance:.3f}"
 
 
 @pytest.mark.parametrize("name", list_models("ctr", reads="features"))
-def test_ctr_models_learn_planted_crosses(name, crosses):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_ctr_models_learn_planted_crosses(name, crosses, precision):
     info, batch, y, base, oracle = crosses
     torch.manual_seed(0)
     module = make_model(name, "ctr").build(DefaultHP(), info)
-    loss = fit(module, batch, y, steps=150)
+    loss = fit(module, batch, y, steps=150, precision=precision)
     # at least half the way from the base rate's logloss to the true model's
     assert loss < base - 0.5 * (base - oracle), f"{name}: {loss:.3f} (base {base:.3f}, true {oracle:.3f})"
 
 
 @pytest.mark.parametrize("name", list_models("ctr", reads="pairs"))
-def test_pair_models_learn_planted_clicks(name, pair_clicks):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_pair_models_learn_planted_clicks(name, pair_clicks, precision):
     info, batch, y, base, oracle = pair_clicks
     torch.manual_seed(0)
     module = make_model(name, "ctr").build(DefaultHP(), info)
-    loss = fit(module, batch, y, steps=150)
+    loss = fit(module, batch, y, steps=150, precision=precision)
     assert loss < base - 0.5 * (base - oracle), f"{name}: {loss:.3f} (base {base:.3f}, true {oracle:.3f})"
 
 

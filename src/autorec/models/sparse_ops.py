@@ -279,6 +279,10 @@ def sampled_linear(
     ``z`` is ``(n_rows, k)``, ``weight`` is ``(n_cols, k)``, ``bias`` is ``(n_cols,)`` or None.
     Returns ``(nnz,)`` in CSR order.
     """
+    if z.dtype != weight.dtype:
+        # a bf16 code from dense layers under autocast: the sparse products stay in the
+        # weights' float32 (they are gathers, bound by memory traffic, not by arithmetic)
+        z = z.to(weight.dtype)
     return _SampledLinear.apply(z, weight, bias, pattern)
 
 

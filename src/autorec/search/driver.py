@@ -25,7 +25,7 @@ import optuna
 from .. import metrics
 from ..blocks.hparams import Choice, Float, HParam
 from ..errors import ConfigError
-from ..train.engine import StopTraining
+from ..train.engine import StopTraining, TrainConfig
 
 # Training settings are part of the space (the original platform never tuned them).
 TRAIN_SPACE: dict[str, dict[str, HParam]] = {
@@ -210,6 +210,20 @@ class _Scoped:
         return value
 
 
+# training settings that the search's own options decide
+SEARCH_OWNED_TRAIN_KEYS = {"max_epochs": "--max-epochs", "patience": "SearchSettings.patience",
+                           "seed": "--seed", "progress": "(always off inside trials)"}
+_PASSED_TRAIN_KEYS = set(TrainConfig.__dataclass_fields__) - set(SEARCH_OWNED_TRAIN_KEYS)
+
+
+def check_fixed_train_keys(fixed: Mapping[str, Any]) -> None:
+    for key, option in SEARCH_OWNED_TRAIN_KEYS.items():
+        if key in fixed:
+            raise ConfigError(f"--set {key}=...: the search sets {key} itself; use {option}")
+    if "precision" in fixed:
+        TrainConfig(precision=fixed["precision"])  # a bad value fails now, not in every trial
+
+
 def suggest(trial_hp, settings: SearchSettings, problem) -> tuple[str, dict, dict]:
     """Pick a model, its hyperparameters and the training settings from ``trial_hp``."""
     hp = _Scoped(trial_hp, settings.fixed)
@@ -223,6 +237,9 @@ def suggest(trial_hp, settings: SearchSettings, problem) -> tuple[str, dict, dic
              for k, spec in TRAIN_SPACE[kind].items()}
     train.update({"max_epochs": settings.max_epochs, "patience": settings.patience,
                   "seed": settings.seed, "progress": False})
+    # training settings the search does not tune but the user fixed (device, threads,
+    # precision, ...) go to every trial as given
+    train.update({k: v for k, v in settings.fixed.items() if k in _PASSED_TRAIN_KEYS and k not in train})
     return model, params, train
 
 
@@ -266,6 +283,7 @@ def run_search(problem, settings: SearchSettings, out: Path,
     from .storage import SharedBudget, open_study, remaining_budget, track_failures
     from .tuners import make_pruner, make_sampler
 
+    check_fixed_train_keys(settings.fixed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress line says it better

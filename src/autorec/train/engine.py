@@ -9,6 +9,7 @@ the per-epoch hook the search uses for pruning.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import os
@@ -25,6 +26,7 @@ from ..errors import ConfigError
 
 OPTIMIZERS = ("adam", "adamw", "rprop", "lbfgs")
 FULL_BATCH_OPTIMIZERS = ("rprop", "lbfgs")
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -45,10 +47,17 @@ class TrainConfig:
     device: str = "auto"
     progress: bool | None = None  # None: a bar only when stderr is a terminal
     threads: int | None = None  # torch intra-op threads; None leaves torch's default
+    # "bf16": training forward passes under autocast, so matrix products run in bfloat16 while
+    # weights, gradients, optimizer state, losses and all evaluation stay float32 (mixed
+    # precision).  About twice the matrix-product rate on CPUs with AVX512-BF16 or AMX and on
+    # recent GPUs; slower than fp32 on CPUs without them.
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         for name in ("lr", "batch_size", "max_epochs"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
@@ -151,6 +160,15 @@ def _use_progress(cfg: TrainConfig) -> bool:
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
+def training_precision(cfg: TrainConfig, device: torch.device):
+    """A context for one training forward pass at ``cfg.precision`` (a fresh one per use)."""
+    if cfg.precision == "bf16":
+        if device.type not in ("cpu", "cuda"):
+            raise ConfigError(f"precision 'bf16' needs a CPU or CUDA device, not {device.type!r}")
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> History:
     """Train ``task.module`` in place; returns the history with the best epoch restored.
 
@@ -166,6 +184,7 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
     if not params:
         raise ConfigError("the model has no trainable parameters")
     opt = _make_optimizer(params, cfg)
+    device = params[0].device
     n = task.n_examples()
     full_batch = cfg.optimizer in FULL_BATCH_OPTIMIZERS
     hist = History(metric=task.metric)
@@ -193,7 +212,8 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
                     opt.zero_grad(set_to_none=True)
                     total = torch.zeros((), dtype=torch.float64)
                     for idx in chunks:
-                        loss = task.batch_loss(idx)
+                        with training_precision(cfg, device):
+                            loss = task.batch_loss(idx)
                         loss.backward()
                         total = total + loss.detach().double().cpu()
                     return total
@@ -203,7 +223,8 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
                 total = None  # summed on the model's device: one read-back per epoch
                 for idx in chunks:
                     opt.zero_grad(set_to_none=True)
-                    loss = task.batch_loss(idx)
+                    with training_precision(cfg, device):
+                        loss = task.batch_loss(idx)
                     loss.backward()
                     opt.step()
                     part = loss.detach().double()
