@@ -137,6 +137,13 @@ def test_registry_lists_every_model_with_its_tasks():
             assert spec.tunable(), f"{name} has nothing left to search"
 
 
+def test_head_l2_is_searchable_only_where_the_head_can_have_biases():
+    assert "rating_head/l2" not in make_model("deepfm", "rating").tunable()  # biases=False
+    assert "rating_head/l2" not in make_model("mf", "rating").tunable()
+    assert "rating_head/l2" in make_model("dcn", "rating").tunable()  # biases open
+    assert "rating_head/l2" in make_model("biased_mf", "rating").tunable()
+
+
 def test_make_model_fixes_values_and_rejects_bad_ones():
     spec = make_model("neumf", "rating", embedding_dim=16, **{"mlp/layers": 2, "combine": "concat"})
     open_names = spec.tunable()

@@ -74,6 +74,12 @@ class RatingHead(Head):
                     help="per-rating L2 on the user and item biases a rating uses"),
     }
 
+    def tunable(self) -> dict:
+        out = super().tunable()
+        if self.fixed.get("biases") is False:
+            out.pop(f"{self.name}/l2", None)  # the L2 of biases there are none of
+        return out
+
     def build(self, hp: HyperParameters, width: int, info: DataInfo) -> HeadModule:
         # feature rows have no user and item to bias: the question is not asked there
         if info.pairs:
