@@ -15,3 +15,15 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def bf16_cpu_flags() -> list[str]:
+    """The CPU's bfloat16 / AMX feature flags (``avx512_bf16``, ``amx_bf16``, ...) from
+    /proc/cpuinfo: what decides whether bf16 matrix products are fast here."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return sorted(f for f in line.split(":", 1)[1].split() if "bf16" in f or f.startswith("amx"))
+    except OSError:
+        pass
+    return []

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from _machine import cpu_model
+from _machine import bf16_cpu_flags, cpu_model
 from _results import write_json
 
 from autorec import __version__ as autorec_version
@@ -371,14 +371,8 @@ def quality(args, sample: FeatureTable) -> dict[str, Any]:
 def machine(threads: int) -> dict[str, Any]:
     cpu = cpu_model()
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    flags: set[str] = set()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": threads,
-            "bf16_cpu_flags": sorted(f for f in flags if "bf16" in f or f.startswith("amx")),
+            "bf16_cpu_flags": bf16_cpu_flags(),
             "load_average_1min_at_start": load1, "platform": platform.platform()}
 
 
