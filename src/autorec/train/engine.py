@@ -165,6 +165,9 @@ def training_precision(cfg: TrainConfig, device: torch.device):
     if cfg.precision == "bf16":
         if device.type not in ("cpu", "cuda"):
             raise ConfigError(f"precision 'bf16' needs a CPU or CUDA device, not {device.type!r}")
+        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ConfigError(f"precision 'bf16': {torch.cuda.get_device_name(device)} has no bfloat16 "
+                              "support; use precision 'fp32'")
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
