@@ -14,7 +14,7 @@ to use) come for free: unchosen branches never ask.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from ..errors import ConfigError

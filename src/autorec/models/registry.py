@@ -8,7 +8,7 @@ training ratings, so they travel with it).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
 import numpy as np

@@ -12,7 +12,6 @@ end, by the refitted best model and the ensemble.
 from __future__ import annotations
 
 import json
-import math
 import time
 import traceback
 from dataclasses import dataclass, field
