@@ -98,6 +98,26 @@ def test_fixed_training_settings_outside_the_space_reach_every_trial(split, tmp_
     assert board["n_trials"] == 2
 
 
+def test_a_misspelt_or_foreign_fixed_name_is_an_error_not_ignored(split, tmp_path):
+    data, sp = split
+    problem = RatingProblem(data, sp)
+    for fixed, message in [
+        ({"i-autorec/hiden_units": 100}, "did you mean 'i-autorec/hidden_units'"),
+        ({"deepfm/deep/layers": 2}, "deepfm/deep/layers"),  # deepfm is not searched
+        ({"learning_rate": 0.01}, "learning_rate"),
+        ({"model": "deepfm"}, "not among the searched models"),
+        ({"i-autorec/orientation": "user"}, "i-autorec/orientation"),  # the preset fixes it
+    ]:
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+            run_search(problem, settings(fixed=fixed), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    # names each model really asks for pass: scoped and bare training keys, block and AutoRec names
+    from autorec.search.driver import check_fixed
+
+    check_fixed(settings(fixed={"lr": 1e-3, "train.blocks/batch_size": 512, "biased_mf/factors/l2": 0.1,
+                                "i-autorec/noise_level": 0.1, "model": "biased_mf"}), problem)
+
+
 def test_rerun_resumes_and_counts_the_budget(split, tmp_path):
     data, sp = split
     run_search(RatingProblem(data, sp), settings(n_trials=3), tmp_path)

@@ -101,6 +101,12 @@ class AutoRecFamily:
                 else tuple(int(x) for x in (h.split(",") if isinstance(h, str) else h))
         return values
 
+    def search_names(self, name: str) -> set[str]:
+        """Every hyperparameter name ``search_params`` may ask for (some only conditionally)."""
+        from .autorec import AutoRec
+
+        return {f"{name}/{k}" for k in AutoRec.hparams if k not in AUTOREC_SEARCH_FIXED[name]}
+
     def search_params(self, name: str, hp, data) -> dict:
         """Draw the preset's open hyperparameters from ``hp`` (names ``name/key``)."""
         from .autorec import AutoRec

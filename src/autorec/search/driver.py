@@ -118,6 +118,11 @@ class RatingProblem:
 
         return get_family(model).kind
 
+    def search_names(self, model: str) -> set[str]:
+        from ..models.registry import get_family
+
+        return get_family(model).search_names(model)
+
     def search_params(self, model: str, hp) -> dict:
         from ..models.registry import get_family
 
@@ -165,6 +170,11 @@ class CTRProblem:
 
     def family_kind(self, model: str) -> str:
         return "blocks"
+
+    def search_names(self, model: str) -> set[str]:
+        from ..models.zoo import make_model
+
+        return {f"{model}/{n}" for n in make_model(model, "ctr").tunable()}
 
     def search_params(self, model: str, hp) -> dict:
         from ..blocks.graph import DataInfo, ScopedHP
@@ -215,12 +225,32 @@ SEARCH_OWNED_TRAIN_KEYS = {"max_epochs": "--max-epochs", "patience": "SearchSett
 _PASSED_TRAIN_KEYS = set(TrainConfig.__dataclass_fields__) - set(SEARCH_OWNED_TRAIN_KEYS)
 
 
-def check_fixed_train_keys(fixed: Mapping[str, Any]) -> None:
+def check_fixed(settings: SearchSettings, problem) -> None:
+    """Every ``--set`` name must be one the search could ask for: a misspelt or foreign name
+    would otherwise be ignored without a word, and the user would believe it fixed."""
+    fixed = settings.fixed
     for key, option in SEARCH_OWNED_TRAIN_KEYS.items():
         if key in fixed:
             raise ConfigError(f"--set {key}=...: the search sets {key} itself; use {option}")
     if "precision" in fixed:
         TrainConfig(precision=fixed["precision"])  # a bad value fails now, not in every trial
+    known = {"model"} | _PASSED_TRAIN_KEYS
+    models = list(settings.models)
+    for model in models:
+        kind = problem.family_kind(model)
+        known |= {f"train.{kind}/{k}" for k in TRAIN_SPACE[kind]} | problem.search_names(model)
+    unknown = sorted(set(fixed) - known)
+    if unknown:
+        import difflib
+
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(f"--set: not a hyperparameter or training setting of the searched models "
+                          f"({', '.join(models)}): {', '.join(hints)}")
+    if "model" in fixed and fixed["model"] not in models:
+        raise ConfigError(f"--set model={fixed['model']}: not among the searched models {models}")
 
 
 def suggest(trial_hp, settings: SearchSettings, problem) -> tuple[str, dict, dict]:
@@ -282,7 +312,7 @@ def run_search(problem, settings: SearchSettings, out: Path,
     from .storage import SharedBudget, open_study, remaining_budget, track_failures
     from .tuners import make_pruner, make_sampler
 
-    check_fixed_train_keys(settings.fixed)
+    check_fixed(settings, problem)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress line says it better

@@ -42,6 +42,10 @@ class BlockFamily:
     def train_defaults(self, name: str) -> dict:
         return dict(BLOCK_TRAIN_DEFAULTS)
 
+    def search_names(self, name: str) -> set[str]:
+        """Every hyperparameter name ``search_params`` may ask for (some only conditionally)."""
+        return {f"{name}/{n}" for n in _spec(name).tunable()}
+
     def search_params(self, name: str, hp, data) -> dict:
         """Draw the model's hyperparameters from ``hp`` under the ``name/`` scope."""
         module = _spec(name).build(ScopedHP(hp, name), _info(data))
