@@ -225,8 +225,11 @@ def test_bf16_autocast_trains_every_path_in_float32_state(hidden, side_dim, refe
         model.zero_grad(set_to_none=True)
         with training_precision(TrainConfig(precision=precision), torch.device("cpu")):
             loss, _ = model.batch_loss(batch, dense=dense)
+            assert loss.dtype == torch.float32  # the squared errors are not taken in bfloat16
             if refeed:
-                loss = loss + model.refeed_loss(batch)[0]
+                extra = model.refeed_loss(batch)[0]
+                assert extra.dtype == torch.float32
+                loss = loss + extra
         loss.backward()
         return loss, {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
 

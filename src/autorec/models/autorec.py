@@ -621,7 +621,7 @@ class AutoRec(nn.Module):
         values = self._corrupt(batch)
         if dense:
             x = self._dense_input(batch, values)
-            out = self.dense_forward(x, batch.side)
+            out = self.dense_forward(x, batch.side).to(self.decoder_weight.dtype)  # not bf16 under autocast
             target = batch.pattern.to_dense(batch.ratings)
             err = torch.where(batch.pattern.dense_mask(), out - target, 0.0)
             return (err * err).sum(), batch.nnz
@@ -642,7 +642,8 @@ class AutoRec(nn.Module):
         self._check_batch(batch)
         with torch.no_grad():
             y = self.dense_forward(self._dense_input(batch, self._corrupt(batch)), batch.side)
-        out = self.dense_forward(y, batch.side)
+            y = y.to(self.decoder_weight.dtype)
+        out = self.dense_forward(y, batch.side).to(self.decoder_weight.dtype)  # not bf16 under autocast
         err = (out - y).reshape(-1)
         return torch.dot(err, err), int(err.numel())
 
