@@ -83,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refit-full", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", required=True, help="the search's run folder (an existing one resumes its study)")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="the results JSON (default: benchmarks/results/search_<task>_<dataset>.json, "
+                         "the committed figures; give another path for a trial run)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if "ensemble" in result:
         print(f"{'autorec ensemble':20s} test {result['ensemble']['test']}")
 
-    out = RESULTS / f"search_{args.task}_{args.dataset}.json"
+    out = args.results or RESULTS / f"search_{args.task}_{args.dataset}.json"
     payload = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix()] + (argv if argv is not None else sys.argv[1:])),
         "machine": {"cpu": cpu_model(), "threads": torch.get_num_threads(), "torch": torch.__version__,
