@@ -50,7 +50,7 @@ class TrainConfig:
     # "bf16": training forward passes under autocast, so matrix products run in bfloat16 while
     # weights, gradients, optimizer state, losses and all evaluation stay float32 (mixed
     # precision).  About twice the matrix-product rate on CPUs with AVX512-BF16 or AMX and on
-    # recent GPUs; slower than fp32 on CPUs without them.
+    # recent GPUs; CPUs without such instructions emulate it (expect no gain there).
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
