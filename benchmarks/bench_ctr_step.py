@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from _machine import bf16_cpu_flags, cpu_model
 from _results import write_json
-from bench_ctr_throughput import DNN_UNITS, MODELS, autorec_model, autorec_params, criteo_sample, synthesize
+from bench_ctr_throughput import DNN_UNITS, MODELS, autorec_model, criteo_sample, synthesize
 
 from autorec.blocks.graph import DataInfo
 from autorec.blocks.hparams import DefaultHP
@@ -73,7 +73,7 @@ def time_products(shapes, batch: int, precision: str, repeats: int) -> list[dict
 
 def time_step(model: str, enc, batch: int, precision: str, steps: int, dim: int) -> dict[str, float]:
     m = autorec_model(model, dim, batch, 1, 1e-3, 0, torch.get_num_threads(), precision)
-    module = m._spec(autorec_params(model, dim)).build(DefaultHP(), DataInfo.from_encoded(enc, task="ctr"))
+    module = m._spec(m.params).build(DefaultHP(), DataInfo.from_encoded(enc, task="ctr"))
     task = CTRTask(module, enc, None, None, torch.device("cpu"))
     cfg = TrainConfig(precision=precision)
     opt = _make_optimizer([p for p in module.parameters() if p.requires_grad], cfg)

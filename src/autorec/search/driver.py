@@ -232,8 +232,8 @@ def check_fixed(settings: SearchSettings, problem) -> None:
     for key, option in SEARCH_OWNED_TRAIN_KEYS.items():
         if key in fixed:
             raise ConfigError(f"--set {key}=...: the search sets {key} itself; use {option}")
-    if "precision" in fixed:
-        TrainConfig(precision=fixed["precision"])  # a bad value fails now, not in every trial
+    # bad training values (precision "fp16", a negative lr) fail now, not in every trial
+    TrainConfig(**{k: v for k, v in fixed.items() if k in _PASSED_TRAIN_KEYS})
     known = {"model"} | _PASSED_TRAIN_KEYS
     models = list(settings.models)
     for model in models:
