@@ -13,7 +13,7 @@ epochs and thread count, and no L2 regularisation on either side.
   training row, shuffled each epoch) is measured on rows *synthesised in the Criteo schema*
   (only 10,000 real rows are available): see :func:`synthesize`.  Each run trains one
   warm-up epoch and then ``--epochs`` timed epochs without validation; the two libraries
-  alternate run by run (A, B, B, A, ...) so that load from other processes hits both alike,
+  take turns run by run, the first place rotating (A, B, C; B, C, A; ...), so that load from other processes hits all alike,
   and the median over ``--repeats`` runs is reported, per wall second and per CPU second of
   the process (with one thread, CPU time is immune to other processes sharing the cores).
 * **Precision**: autorec runs once per ``--precision``: ``fp32`` (row ``autorec``) and ``bf16``
@@ -470,7 +470,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                       "from the sample; label: Bernoulli(sample positive rate)"),
         "timing": "per run: rows / median timed epoch (one warm-up epoch first, no validation in the timed "
                   "fit), in wall seconds and in CPU seconds of the process; reported: the median over runs; "
-                  "libraries interleaved run by run, alternating which goes first",
+                  "libraries interleaved run by run, rotating which goes first",
         "quality_rule": "train quality_epochs epochs on the real sample's train rows, keep the epoch with the "
                         "best validation logloss, score the test rows; split_rows(10000, test=0.1, "
                         "validation=0.1, seed)",
