@@ -12,9 +12,9 @@ epochs and thread count, and no L2 regularisation on either side.
 * **Throughput** (rows/s of training: forward, backward and optimizer step over every
   training row, shuffled each epoch) is measured on rows *synthesised in the Criteo schema*
   (only 10,000 real rows are available): see :func:`synthesize`.  Each run trains one
-  warm-up epoch and then ``--epochs`` timed epochs without validation; the two libraries
-  take turns run by run, the first place rotating (A, B, C; B, C, A; ...), so that load from other processes hits all alike,
-  and the median over ``--repeats`` runs is reported, per wall second and per CPU second of
+  warm-up epoch and then ``--epochs`` timed epochs without validation; the libraries (each
+  autorec precision counts as one) take turns run by run, the first place rotating (A, B, C;
+  B, C, A; ...), so that load from other processes hits all alike, and the median over ``--repeats`` runs is reported, per wall second and per CPU second of
   the process (with one thread, CPU time is immune to other processes sharing the cores).
 * **Precision**: autorec runs once per ``--precision``: ``fp32`` (row ``autorec``) and ``bf16``
   (row ``autorec_bf16``: its mixed-precision setting, matrix products in bfloat16 under
