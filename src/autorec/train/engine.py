@@ -160,14 +160,20 @@ def _use_progress(cfg: TrainConfig) -> bool:
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
-def training_precision(cfg: TrainConfig, device: torch.device):
-    """A context for one training forward pass at ``cfg.precision`` (a fresh one per use)."""
+def check_precision(cfg: TrainConfig, device: torch.device) -> None:
+    """Refuse a precision the device cannot run (once per fit, not per step)."""
     if cfg.precision == "bf16":
         if device.type not in ("cpu", "cuda"):
             raise ConfigError(f"precision 'bf16' needs a CPU or CUDA device, not {device.type!r}")
         if device.type == "cuda" and not torch.cuda.is_bf16_supported():
             raise ConfigError(f"precision 'bf16': {torch.cuda.get_device_name(device)} has no bfloat16 "
                               "support; use precision 'fp32'")
+
+
+def training_precision(cfg: TrainConfig, device: torch.device):
+    """A context for one training forward pass at ``cfg.precision`` (a fresh one per use);
+    ``check_precision`` has accepted the device."""
+    if cfg.precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -188,6 +194,7 @@ def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> 
         raise ConfigError("the model has no trainable parameters")
     opt = _make_optimizer(params, cfg)
     device = params[0].device
+    check_precision(cfg, device)
     n = task.n_examples()
     full_batch = cfg.optimizer in FULL_BATCH_OPTIMIZERS
     hist = History(metric=task.metric)
