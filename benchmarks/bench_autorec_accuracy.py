@@ -29,7 +29,8 @@ from _results import write_json
 from autorec import metrics
 from autorec.datasets import load
 from autorec.splits import make_split
-from autorec.train.run import train_and_evaluate
+from autorec.problems import RatingProblem
+from autorec.runs import train_and_evaluate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -40,13 +41,13 @@ MODELS = {
     "u-autorec": {"optimizer": "adam", "lr": 1e-3, "batch_size": 32},
     "deep-autorec": {"optimizer": "adam", "lr": 1e-3, "batch_size": 32},
     # the zoo's BiasedMF (issue 4: at or below Surprise's SVD on the identical splits)
-    "biased_mf": {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "embedding_dim": 32},
+    "biased-mf": {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "embedding_dim": 32},
 }
 # lambda grids (the model's own scale: the deep model has more weights to regularise;
 # BiasedMF's is Koren's per-rating L2 on the factors and biases)
-LAMBDAS = {"deep-autorec": [300.0, 500.0, 1000.0, 2000.0], "biased_mf": [0.02, 0.05, 0.1, 0.2]}
+LAMBDAS = {"deep-autorec": [300.0, 500.0, 1000.0, 2000.0], "biased-mf": [0.02, 0.05, 0.1, 0.2]}
 # which settings a lambda sets (AutoRec: the l2 of lambda/2 (|W|^2 + |V|^2))
-LAMBDA_KEYS = {"biased_mf": ("factors/l2", "rating_head/l2")}
+LAMBDA_KEYS = {"biased-mf": ("factors/l2", "rating_head/l2")}
 AUTOREC_MODELS = ("i-autorec", "u-autorec", "deep-autorec", "denoising-autorec", "hybrid-autorec")
 
 
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 if model in AUTOREC_MODELS and model != "deep-autorec":
                     settings["hidden"] = [args.hidden]
                 t0 = time.perf_counter()
-                _, res = train_and_evaluate(data, split, model, settings, seed=seed)
+                _, res = train_and_evaluate(RatingProblem(data, split), model, settings, seed=seed)
                 res["wall_seconds"] = time.perf_counter() - t0
                 print(f"  {model:14s} lambda={lam:<7g} val {res['validation']['rmse']:.4f} "
                       f"test {res['test']['rmse']:.4f}  ({res['epochs']} ep, {res['wall_seconds']:.0f}s)", flush=True)

@@ -37,10 +37,10 @@ from _results import write_json
 from bench_ctr_throughput import DNN_UNITS, MODELS, autorec_model, criteo_sample, synthesize
 
 from autorec.blocks.graph import DataInfo
-from autorec.blocks.hparams import DefaultHP
 from autorec.data.features import FeatureEncoder
+from autorec.families.ctr import CTRTraining
+from autorec.hparams import DefaultHP
 from autorec.train.engine import TrainConfig, _make_optimizer, training_precision
-from autorec.train.tasks import CTRTask
 
 ROOT = Path(__file__).resolve().parents[1]
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -73,8 +73,8 @@ def time_products(shapes, batch: int, precision: str, repeats: int) -> list[dict
 
 def time_step(model: str, enc, batch: int, precision: str, steps: int, dim: int) -> dict[str, float]:
     m = autorec_model(model, dim, batch, 1, 1e-3, 0, torch.get_num_threads(), precision)
-    module = m._spec(m.params).build(DefaultHP(), DataInfo.from_encoded(enc, task="ctr"))
-    task = CTRTask(module, enc, None, None, torch.device("cpu"))
+    module = make_model(m.model, "ctr", **dict(m.params or {})).build(DefaultHP(), DataInfo.from_encoded(enc, task="ctr"))
+    task = CTRTraining(module, enc, None, None, torch.device("cpu"))
     cfg = TrainConfig(precision=precision)
     opt = _make_optimizer([p for p in module.parameters() if p.requires_grad], cfg)
     order = np.random.default_rng(0).permutation(len(enc.label))

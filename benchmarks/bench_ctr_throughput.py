@@ -51,15 +51,15 @@ from _results import write_json
 from autorec import __version__ as autorec_version
 from autorec import metrics
 from autorec.blocks.graph import DataInfo
-from autorec.blocks.hparams import DefaultHP
-from autorec.ctr import CTR_TRAIN_DEFAULTS, CTRModel
 from autorec.data.features import EncodedFeatures, FeatureEncoder, FeatureTable
 from autorec.datasets import load
-from autorec.estimator import _train_config
+from autorec.estimators import CTRModel
+from autorec.families.ctr import CTR_TRAIN_DEFAULTS, CTRTraining
+from autorec.hparams import DefaultHP
+from autorec.models.zoo import make_model
 from autorec.splits import split_rows
+from autorec.train.engine import TrainConfig, seed_everything
 from autorec.train.engine import fit as engine_fit
-from autorec.train.engine import seed_everything
-from autorec.train.tasks import CTRTask
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("deepfm", "dcn")
@@ -218,7 +218,7 @@ class _EpochTimer:
         self.marks.append(_clock())
 
 
-class _TimedCTRTask(CTRTask):
+class _TimedCTRTraining(CTRTraining):
     """autorec's CTR training task, also noting the clock when an epoch's steps are done (the
     engine validates right after the last step of every epoch)."""
 
@@ -238,10 +238,10 @@ def time_autorec(model: str, enc: EncodedFeatures, batch_size: int, args, seed: 
     one whose arrays DeepCTR-Torch gets), with the timed task; no validation rows."""
     m = autorec_model(model, args.embedding_dim, batch_size, 1 + args.epochs, args.lr, seed, args.threads,
                       precision)
-    cfg = _train_config(m.train, CTR_TRAIN_DEFAULTS)
+    cfg = TrainConfig.resolve(m.train, CTR_TRAIN_DEFAULTS)
     seed_everything(cfg.seed)
-    module = m._spec(m.params).build(DefaultHP(), DataInfo.from_encoded(enc, task="ctr"))
-    task = _TimedCTRTask(module, enc, None, None, torch.device("cpu"))
+    module = make_model(m.model, "ctr", **dict(m.params or {})).build(DefaultHP(), DataInfo.from_encoded(enc, task="ctr"))
+    task = _TimedCTRTraining(module, enc, None, None, torch.device("cpu"))
     engine_fit(task, cfg)
     # epoch k's steps run between the marks of epochs k-1 and k: the warm-up epoch drops out
     return _intervals(task.marks)
@@ -389,7 +389,7 @@ def versions() -> dict[str, str]:
 def autorec_adam_fused() -> bool:
     """Whether autorec's engine steps Adam with PyTorch's fused kernel (the update is the same
     either way; the unfused one is much slower on large embedding tables)."""
-    from autorec.train.engine import TrainConfig, _make_optimizer
+    from autorec.train.engine import _make_optimizer
 
     opt = _make_optimizer([torch.nn.Parameter(torch.zeros(1))], TrainConfig(optimizer="adam"))
     return bool(opt.defaults.get("fused"))

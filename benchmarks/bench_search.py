@@ -37,8 +37,10 @@ from _results import write_json
 
 from autorec import metrics
 from autorec.datasets import load
-from autorec.search.driver import (CTRProblem, RatingProblem, SearchSettings, default_search_models,
-                                   parse_duration, run_search)
+from autorec.estimators import CTRModel
+from autorec.families import search_models
+from autorec.problems import CTRProblem, RatingProblem
+from autorec.search import SearchSettings, parse_duration, run_search
 from autorec.splits import make_split
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("give --trials and/or --time-budget")
 
     data = load(args.dataset, data_path=args.data_path)
-    models = args.models.split(",") if args.models else default_search_models(args.task)
+    models = args.models.split(",") if args.models else search_models(args.task)
     settings = SearchSettings(models=models, tuner=args.tuner, n_trials=args.trials,
                               time_budget=parse_duration(args.time_budget), max_epochs=args.max_epochs,
                               seed=args.seed, refit_full=args.refit_full)
@@ -115,8 +117,6 @@ def main(argv: list[str] | None = None) -> int:
         baselines = surprise_baselines(split, data.rating_scale, args.seed)
         print(f"{'autorec best':20s} test RMSE {result['test']['rmse']:.4f} (MSE {result['test']['rmse'] ** 2:.4f})")
     else:
-        from autorec.ctr import CTRModel
-
         fixed = CTRModel("deepfm", train={"seed": args.seed, "progress": False, "max_epochs": args.max_epochs})
         fixed.fit(problem.table, problem.rows["train"], problem.rows["validation"])
         baselines["deepfm-fixed"] = fixed.evaluate(problem.table, problem.rows["test"])

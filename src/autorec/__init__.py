@@ -1,23 +1,27 @@
-"""autorec: an automated recommender system."""
+"""autorec: an automated recommender system.
+
+The names here are a lazy facade: ``import autorec`` stays fast (no torch) until a model is
+asked for.  Everything below this package imports downward only (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-__all__ = ["__version__", "Recommender", "load"]
+__all__ = ["__version__", "CTRModel", "Ensemble", "Recommender", "load"]
 
 
 def load(path):
-    """Load a saved model folder (written by `autorec train`, `autorec search` or `Recommender.save`)."""
-    from .artifact import load as _load
+    """Load a saved model folder (written by `autorec train`, `autorec search` or an estimator's
+    ``save``): a `Recommender`, a `CTRModel` or an `Ensemble`."""
+    from .api import load as _load
 
     return _load(path)
 
 
 def __getattr__(name):
-    # heavy imports (torch) only when asked for
-    if name == "Recommender":
-        from .estimator import Recommender
+    if name in ("Recommender", "CTRModel", "Ensemble"):
+        from . import estimators
 
-        return Recommender
+        return getattr(estimators, name)
     raise AttributeError(f"module 'autorec' has no attribute {name!r}")

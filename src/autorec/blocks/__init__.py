@@ -17,13 +17,11 @@ from .graph import (
     HeadModule,
     Interactor,
     Mapper,
-    RecordingHP,
-    ScopedHP,
     Shape,
     Tie,
 )
 from .heads import CTRHead, RatingHead, head_for
-from .hparams import (
+from ..hparams import (
     UNSET,
     Bool,
     Choice,
@@ -98,7 +96,7 @@ def hparams_markdown() -> str:
 
 __all__ = [
     "TASKS", "Block", "BlockModel", "BlockModule", "DataInfo", "Head", "HeadModule", "Interactor",
-    "Mapper", "RecordingHP", "ScopedHP", "Shape", "Tie", "CTRHead", "RatingHead", "head_for",
+    "Mapper", "Shape", "Tie", "CTRHead", "RatingHead", "head_for",
     "UNSET", "Bool", "Choice", "DefaultHP", "FixedHP", "Float", "HParam", "HyperParameters", "Int",
     "Tunable", "unique_names", "CIN", "FM", "MLP", "Concatenate", "CrossNet", "Elementwise",
     "HyperInteraction", "InnerProduct", "SelfAttention", "CategoricalEmbedding", "DenseEmbedding",

@@ -1,7 +1,7 @@
 """Blocks and their composition into a model.
 
-A *block* is a spec, not a module: it declares hyperparameters (see :mod:`.hparams`) and,
-given a :class:`~autorec.blocks.hparams.HyperParameters` source and the shapes of its inputs,
+A *block* is a spec, not a module: it declares hyperparameters (see :mod:`autorec.hparams`) and,
+given a :class:`~autorec.hparams.HyperParameters` source and the shapes of its inputs,
 builds a ``torch.nn.Module``.  Three roles, as in the AutoRec platform (Wang et al.):
 
 * a :class:`Mapper` turns raw inputs of a batch (ids, categorical codes, dense values, rating
@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, DataError
-from .hparams import UNSET, Choice, HParam, HyperParameters, Tunable, unique_names
+from ..hparams import UNSET, Choice, HParam, HyperParameters, RecordingHP, Tunable, unique_names
 
 TASKS: tuple[str, ...] = ("rating", "ctr")
 
@@ -195,35 +195,6 @@ def require(batch: Mapping[str, torch.Tensor], key: str) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- hp sources
-class ScopedHP:
-    """Asks ``source`` for ``prefix/name``: nests a block's names inside another block's scope."""
-
-    def __init__(self, source: HyperParameters, prefix: str) -> None:
-        self.source = source
-        self.prefix = prefix
-
-    def get(self, name: str, spec: HParam) -> Any:
-        return self.source.get(f"{self.prefix}/{name}", spec)
-
-
-class RecordingHP:
-    """Passes questions to ``source`` and records every answer, in the order asked.
-
-    A model built from any source can be rebuilt exactly with ``FixedHP(recorder.values)``.
-    """
-
-    def __init__(self, source: HyperParameters) -> None:
-        self.source = source
-        self.values: dict[str, Any] = {}
-
-    def get(self, name: str, spec: HParam) -> Any:
-        value = self.source.get(name, spec)
-        if name in self.values and self.values[name] != value:
-            raise ConfigError(f"hyperparameter {name!r} answered {self.values[name]!r} then {value!r}")
-        self.values[name] = value
-        return value
-
-
 # --------------------------------------------------------------------------- blocks
 @dataclass(frozen=True)
 class Tie:

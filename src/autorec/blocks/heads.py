@@ -15,7 +15,7 @@ from torch.nn import functional as F
 
 from ..errors import ConfigError
 from .graph import DataInfo, Head, HeadModule, HyperParameters, require
-from .hparams import Bool, Choice
+from ..hparams import Bool, Choice
 from .mappers import L2_GRID
 
 

@@ -19,8 +19,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import ConfigError
-from .graph import Block, HyperParameters, Interactor, ScopedHP, Shape
-from .hparams import COUNT_LIMITS, DROPOUT_LIMITS, Bool, Choice, Float, HParam, Int, unique_names
+from ..hparams import COUNT_LIMITS, DROPOUT_LIMITS, Bool, Choice, Float, HParam, Int, PrefixedHP, unique_names
+from .graph import Block, HyperParameters, Interactor, Shape
 from .mappers import ACTIVATIONS
 
 
@@ -466,7 +466,7 @@ class HyperInteraction(Interactor):
         return [c for c in self.candidates if c.name in picked]
 
     def build(self, hp: HyperParameters, shapes: Sequence[Shape]) -> tuple[nn.Module, Shape]:
-        scoped = ScopedHP(hp, self.name)
+        scoped = PrefixedHP(hp, self.name)
         modules, width = [], 0
         for c in self.chosen(hp):
             module, shape = c.build(scoped, shapes)

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from ..errors import ConfigError
 from .graph import DataInfo, Mapper, Shape, categorical_view, require
-from .hparams import COUNT_LIMITS, Choice, HyperParameters, Int
+from ..hparams import COUNT_LIMITS, Choice, HyperParameters, Int
 
 EMBED_STD = 0.05  # small, so the many pairwise products of FM-style models start near zero
 

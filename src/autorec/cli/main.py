@@ -11,8 +11,11 @@ import sys
 
 import typer
 
-from .. import __version__
+from .._version import __version__
 from ..errors import AutorecError
+from . import datasets as datasets_cmd
+from . import search as search_cmd
+from . import train as train_cmd
 
 app = typer.Typer(
     name="autorec",
@@ -34,22 +37,13 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
 ) -> None:
-    """autorec: load data, train and search recommenders, predict and serve."""
+    """autorec: load and split data, train one model, search models and hyperparameters."""
 
 
 def _register() -> None:
-    # imported here so that `autorec --help` stays fast and one broken command cannot hide the rest
-    from . import datasets as datasets_cmd
-
     app.add_typer(datasets_cmd.app, name="datasets")
-    for module_name in ("train", "search", "serve"):
-        try:
-            module = __import__(f"autorec.cli.{module_name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name == f"autorec.cli.{module_name}":
-                continue
-            raise
-        module.register(app)
+    train_cmd.register(app)
+    search_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,8 @@
-"""`autorec search` and `autorec demo`."""
+"""`autorec search` and `autorec demo`.
+
+Imports of the package's heavy modules (torch) happen inside the commands, so that
+``autorec --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ def search(
     dataset: str = typer.Option("ml-latest-small", "--dataset", "-d"),
     data_path: Optional[Path] = typer.Option(None, "--data-path"),
     task: str = typer.Option("rating", "--task", help="rating | ctr"),
-    split: str = typer.Option("random-90-10", "--split"),
+    split: str = typer.Option("random-90-10", "--split", help="Named split protocol (see `autorec splits`)."),
     tuner: str = typer.Option("tpe", "--tuner", help="random | greedy | bayesian | tpe"),
     trials: Optional[int] = typer.Option(20, "--trials", help="Total trials of the study (resumes count)."),
     time_budget: Optional[str] = typer.Option(None, "--time-budget", help="e.g. 30m, 2h."),
@@ -52,32 +56,25 @@ def search(
     warm_start: Optional[str] = typer.Option(
         None, "--warm-start",
         help="Models whose defaults open a fresh study, comma-separated, or 'none' "
-             "(default: i-autorec,biased_mf,deep-autorec for rating; deepfm,dcn,fm for ctr)."),
+             "(default: i-autorec,biased-mf,deep-autorec for rating; deepfm,dcn,fm for ctr)."),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(..., "--out", "-o"),
 ) -> None:
     """Search models and hyperparameters; write the leaderboard, the best model, the ensemble and plots."""
     from ..errors import ConfigError
-    from ..search.driver import (CTRProblem, RatingProblem, SearchSettings, default_search_models,
-                                 parse_duration, run_search)
-    from ..train.run import load_and_split, parse_settings
+    from ..families import canonical_name, model_names
+    from ..problems import load_problem
+    from ..runs import parse_settings
+    from ..search import SearchSettings, parse_duration, run_search
 
-    chosen = [m.strip() for m in models.split(",")] if models else default_search_models(task)
-    known = set(default_search_models(task)) | ({"hybrid-autorec"} if task == "rating" else set())
-    unknown = [m for m in chosen if m not in known]
+    known = model_names(task)  # also checks --task
+    problem_models = [canonical_name(m.strip(), task) for m in models.split(",")] if models else None
+    unknown = [m for m in problem_models or [] if m not in known]
     if unknown:
         raise ConfigError(f"unknown {task} model(s) {unknown}; known: {', '.join(sorted(known))}")
-    data, sp = load_and_split(dataset, data_path, split, seed)
-    if task == "ctr":
-        if sp is not None:
-            raise ConfigError(f"--task ctr needs a CTR dataset (label + features); {dataset} holds ratings")
-        problem = CTRProblem(data, split, seed=seed)
-        console.print(f"[bold]{data!r}[/]  rows: " + ", ".join(f"{k} {len(v):,}" for k, v in problem.rows.items()))
-    else:
-        if sp is None:
-            raise ConfigError(f"{dataset} is CTR data (label + features): pass --task ctr")
-        problem = RatingProblem(data, sp)
-        console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
+    problem = load_problem(dataset, data_path, split, seed, task=task)
+    chosen = problem_models or problem.default_models()
+    console.print(f"[bold]{problem.describe()}[/]")
     console.print(f"models: {', '.join(chosen)}; tuner {tuner}; pruner {pruner}")
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
@@ -96,7 +93,7 @@ def _print_summary(out: Path, result: dict) -> None:
     import pandas as pd
 
     board = pd.read_csv(out / "leaderboard.csv")
-    metric = "logloss" if result.get("task") == "ctr" else "rmse"
+    metric = {"ctr": "logloss"}.get(result.get("task"), "rmse")
     col = f"val_{metric}"
     table = Table(title=f"leaderboard (validation {metric})")
     for name in ("trial", "model", col, "epochs", "seconds", "state"):
@@ -124,7 +121,8 @@ def demo(
 
     from .. import metrics
     from ..datasets import load
-    from ..search.driver import RatingProblem, SearchSettings, run_search
+    from ..problems import RatingProblem
+    from ..search import SearchSettings, run_search
     from ..splits import make_split
 
     data = load("ml-latest-small")
@@ -133,11 +131,7 @@ def demo(
     mean = float(sp.train.ratings.mean())
     base = metrics.rmse(sp.test.ratings, np.full(len(sp.test), mean))
     console.print(f"baseline, global mean {mean:.3f}: test RMSE {base:.4f}")
-    models = ["i-autorec"]
-    from ..models.registry import model_names
-
-    models += [m for m in ("biased_mf",) if m in model_names()]
-    cfg = SearchSettings(models=models, tuner="tpe", n_trials=trials, pruner="hyperband",
+    cfg = SearchSettings(models=["i-autorec", "biased-mf"], tuner="tpe", n_trials=trials, pruner="hyperband",
                          max_epochs=60, patience=8, seed=seed, time_budget=240)
     progress, on_trial = _progress_callback(trials)
     with progress:

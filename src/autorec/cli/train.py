@@ -1,4 +1,8 @@
-"""`autorec train` and `autorec demo`."""
+"""`autorec train`, `autorec models` and `autorec splits`.
+
+Imports of the package's heavy modules (torch) happen inside the commands, so that
+``autorec --help`` and the listing of commands stay fast.
+"""
 
 from __future__ import annotations
 
@@ -22,25 +26,17 @@ def train(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for metrics.json, history.csv, curves.png, model/."),
 ) -> None:
     """Train one model, evaluate it once on the test part, and save it."""
-    from ..models.registry import get_family
-    from ..train.run import load_and_split, parse_settings, train_and_evaluate
+    from ..families import get_family, tasks_of
+    from ..problems import load_problem
+    from ..runs import parse_settings, train_and_evaluate
 
     parsed = parse_settings(settings)
-    from ..ctr import ctr_model_names
-
-    if model not in ctr_model_names():
-        get_family(model)  # an unknown model fails before any data is read
-    data, sp = load_and_split(dataset, data_path, split, seed)
-    if sp is None:
-        from ..train.run import train_and_evaluate_ctr
-
-        console.print(f"[bold]{data!r}[/]")
-        rec, result = train_and_evaluate_ctr(data, split, model, parsed, seed=seed, out=out, dataset_name=dataset)
-        _print_result(result, ("logloss", "auc"))
-    else:
-        console.print(f"[bold]{data!r}[/]  split {sp.describe()}")
-        rec, result = train_and_evaluate(data, sp, model, parsed, seed=seed, out=out, dataset_name=dataset)
-        _print_result(result)
+    if not tasks_of(model):
+        get_family(model)  # an unknown model fails before any data is read, naming the closest
+    problem = load_problem(dataset, data_path, split, seed)
+    console.print(f"[bold]{problem.describe()}[/]")
+    _, result = train_and_evaluate(problem, model, parsed, seed=seed, out=out, dataset_name=dataset)
+    _print_result(result, problem.metric_names)
     console.print(f"results in [bold]{out}[/] (metrics.json, history.csv, curves.png, model/)")
 
 
@@ -58,24 +54,32 @@ def _print_result(result: dict, keys: tuple[str, ...] = ("rmse", "mae")) -> None
 
 
 def models() -> None:
-    """List the models `autorec train --model` accepts."""
-    from ..models.registry import get_family, model_names
-
-    from ..ctr import ctr_model_names
+    """List the models `autorec train --model` and `autorec search --models` accept."""
+    from ..families import aliases, all_model_names, get_family, tasks_of
 
     table = Table(title="models")
-    table.add_column("name")
-    table.add_column("family")
-    table.add_column("tasks")
-    ctr = set(ctr_model_names())
-    for name in model_names():
-        table.add_row(name, get_family(name).kind, "rating, ctr" if name in ctr else "rating")
-    for name in ctr_model_names():
-        if name not in model_names():
-            table.add_row(name, "blocks", "ctr")
+    for col in ("name", "also accepted", "family", "tasks", "what it is"):
+        table.add_column(col, overflow="fold")
+    for name in all_model_names():
+        tasks = tasks_of(name)
+        family = get_family(name, tasks[0])
+        table.add_row(name, ", ".join(aliases(name)), family.kind, ", ".join(tasks), family.describe(name))
+    console.print(table)
+
+
+def splits() -> None:
+    """List the named split protocols `--split` accepts."""
+    from ..splits import CTR_SPLITS, list_splits
+
+    table = Table(title="splits")
+    for col in ("name", "what it does", "CTR rows too"):
+        table.add_column(col, overflow="fold")
+    for name, text in list_splits().items():
+        table.add_row(name, text, "yes" if name in CTR_SPLITS else "")
     console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("models")(models)
+    app.command("splits")(splits)

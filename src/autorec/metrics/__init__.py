@@ -5,9 +5,10 @@ docs/splits-and-metrics.md defines each one precisely.
 
 from __future__ import annotations
 
-from .ctr import auc, logloss
+from .ctr import auc, ctr_scores, logloss
 from .ranking import METRICS as RANKING_METRICS
 from .ranking import ranking_metrics, top_k
-from .rating import mae, mse, rmse
+from .rating import mae, mse, rating_scores, rmse
 
-__all__ = ["RANKING_METRICS", "auc", "logloss", "mae", "mse", "ranking_metrics", "rmse", "top_k"]
+__all__ = ["RANKING_METRICS", "auc", "ctr_scores", "logloss", "mae", "mse", "ranking_metrics", "rating_scores",
+           "rmse", "top_k"]

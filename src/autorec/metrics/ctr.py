@@ -52,3 +52,8 @@ def auc(y_true, scores) -> float:
                           f"{n_neg} negatives")
     ranks = rankdata(s, method="average")
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def ctr_scores(y_true, p) -> dict[str, float]:
+    """Every CTR metric autorec reports, in one dict: ``{"logloss", "auc"}``."""
+    return {"logloss": logloss(y_true, p), "auc": auc(y_true, p)}

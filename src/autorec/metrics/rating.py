@@ -22,3 +22,8 @@ def mae(y_true, y_pred) -> float:
     """Mean absolute error ``mean(|y_pred - y_true|)``."""
     t, p = paired("y_true", y_true, "y_pred", y_pred)
     return float(np.mean(np.abs(p - t)))
+
+
+def rating_scores(y_true, y_pred) -> dict[str, float]:
+    """Every rating metric autorec reports, in one dict: ``{"rmse", "mae"}``."""
+    return {"rmse": rmse(y_true, y_pred), "mae": mae(y_true, y_pred)}

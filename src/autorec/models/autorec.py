@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..blocks.hparams import Bool, Choice, Float, HParam, HyperParameters
+from ..hparams import Bool, Choice, Float, HParam, HyperParameters
 from ..errors import ConfigError, DataError
 from .sparse_ops import SparsePattern, half_squared_norm, sampled_linear, sparse_linear
 

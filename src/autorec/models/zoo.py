@@ -12,6 +12,7 @@ same graph with a different head.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -167,7 +168,7 @@ def _xdeepfm(task: str) -> BlockModel:
 ZOO: dict[str, ZooModel] = {m.name: m for m in [
     ZooModel("mf", ("rating",), "pairs", _mf,
              "mean + <p_u, q_i>", "Koren et al. 2009"),
-    ZooModel("biased_mf", ("rating",), "pairs", lambda task: _mf(task, biases=True),
+    ZooModel("biased-mf", ("rating",), "pairs", lambda task: _mf(task, biases=True),
              "mean + b_u + b_i + <p_u, q_i>", "Koren et al. 2009"),
     ZooModel("gmf", BOTH, "pairs", _gmf,
              "h^T (p_u * q_i)", "He et al. 2017 (NCF)"),
@@ -180,11 +181,11 @@ ZOO: dict[str, ZooModel] = {m.name: m for m in [
              "first-order + second-order factorisation machine", "Rendle 2010"),
     ZooModel("deepfm", BOTH, "features", _deepfm,
              "linear + FM on shared field embeddings + MLP on [embeddings, dense], summed", "Guo et al. 2017"),
-    ZooModel("wide_deep", BOTH, "features", _wide_deep,
+    ZooModel("wide-deep", BOTH, "features", _wide_deep,
              "linear on raw features + MLP on embeddings and dense, summed", "Cheng et al. 2016"),
     ZooModel("dcn", BOTH, "features", _dcn,
              "cross network (v1) and MLP in parallel", "Wang et al. 2017"),
-    ZooModel("dcn_v2", BOTH, "features", lambda task: _dcn(task, "v2"),
+    ZooModel("dcn-v2", BOTH, "features", lambda task: _dcn(task, "v2"),
              "cross network (v2, matrix weights) and MLP in parallel", "Wang et al. 2021"),
     ZooModel("autoint", BOTH, "features", _autoint,
              "multi-head self-attention over field embeddings", "Song et al. 2019"),
@@ -193,6 +194,15 @@ ZOO: dict[str, ZooModel] = {m.name: m for m in [
     ZooModel("xdeepfm", BOTH, "features", _xdeepfm,
              "linear + CIN + MLP, summed", "Lian et al. 2018"),
 ]}
+
+
+def canonical_name(name: str) -> str:
+    """The zoo's own spelling of a model name: hyphens, with ``_`` accepted for ``-``
+    (``biased_mf`` is ``biased-mf``).  Unknown names come back unchanged."""
+    if name in ZOO:
+        return name
+    hyphenated = str(name).replace("_", "-")
+    return hyphenated if hyphenated in ZOO else name
 
 
 def list_models(task: str | None = None, reads: str | None = None) -> list[str]:
@@ -208,9 +218,8 @@ def make_model(name: str, task: str | None = None, **fixed: Any) -> BlockModel:
     a bare key (``embedding_dim=16``) fixes it in every block that declares it, and
     ``combine`` the graph's.  Everything not fixed stays open for the search.
     """
+    name = canonical_name(name)
     if name not in ZOO:
-        import difflib
-
         close = difflib.get_close_matches(name, list(ZOO), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"unknown zoo model {name!r}{hint}; known: {', '.join(ZOO)}")

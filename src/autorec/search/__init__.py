@@ -1,22 +1,28 @@
-"""Search components on Optuna: tuners, the hyperparameter source, studies and ensembles.
+"""The AutoML search on Optuna, one concern per module:
 
-* :mod:`.hp`: ``OptunaHP`` (a ``HyperParameters`` source backed by an Optuna trial) and the
-  encoding of hyperparameter values into Optuna params (``space_defaults``, ``decode_params``).
-* :mod:`.tuners`: ``make_sampler`` (random, greedy, bayesian, tpe), ``make_pruner`` (none,
-  median, successive-halving, hyperband) and the ``GreedySampler``.
+* :mod:`.settings`: ``SearchSettings`` (what to search, how long), ``parse_duration``.
+* :mod:`.space`: the space of a trial (model, its hyperparameters, training settings), the
+  ``--set`` checks, the warm start.
+* :mod:`.driver`: ``run_search``: the study, the objective, pruning reports, the budget.
+* :mod:`.results`: the leaderboard, the refit of the best, the ensemble, the plots.
+* :mod:`.tuners`: ``make_sampler`` (random, greedy, bayesian, tpe), ``make_pruner``.
+* :mod:`.greedy`: ``GreedySampler``, the hill climber that never repeats a configuration.
 * :mod:`.storage`: ``open_study`` (SQLite by default, any SQLAlchemy URL, ``journal:PATH``),
   resume of interrupted studies and a budget shared by several workers.
 * :mod:`.ensemble`: Caruana greedy ensemble selection.
 
-See docs/search.md.
+The hyperparameter sources (``OptunaHP`` among them) are in :mod:`autorec.hparams`.  See
+docs/search.md.
 """
 
 from __future__ import annotations
 
-# none of these imports torch (hp only names autorec.blocks for type hints), so a worker
-# process that only opens studies starts quickly
-from .ensemble import EnsembleSelection, caruana_ensemble, ensemble_predict
-from .hp import OptunaHP, decode_params, decode_value, encode_value, space_defaults, to_distribution
+from .driver import run_search
+from .ensemble import EnsembleSelection, caruana_ensemble
+from .greedy import GreedySampler, SearchSpaceExhausted
+from .results import finalize, leaderboard
+from .settings import SearchSettings, parse_duration
+from .space import TRAIN_SPACE, WARM_START, check_fixed, defaults_as_params, suggest, warm_start_models
 from .storage import (
     SharedBudget,
     count_done,
@@ -27,30 +33,12 @@ from .storage import (
     storage_url,
     track_failures,
 )
-from .tuners import PRUNERS, SAMPLERS, GreedySampler, SearchSpaceExhausted, make_pruner, make_sampler
+from .tuners import PRUNERS, SAMPLERS, make_pruner, make_sampler
 
 __all__ = [
-    "OptunaHP",
-    "space_defaults",
-    "encode_value",
-    "decode_value",
-    "decode_params",
-    "to_distribution",
-    "SAMPLERS",
-    "PRUNERS",
-    "make_sampler",
-    "make_pruner",
-    "GreedySampler",
-    "SearchSpaceExhausted",
-    "open_study",
-    "storage_url",
-    "fail_running_trials",
-    "is_done",
-    "count_done",
-    "remaining_budget",
-    "SharedBudget",
-    "track_failures",
-    "caruana_ensemble",
-    "EnsembleSelection",
-    "ensemble_predict",
+    "run_search", "SearchSettings", "parse_duration", "TRAIN_SPACE", "WARM_START", "check_fixed",
+    "defaults_as_params", "suggest", "warm_start_models", "finalize", "leaderboard", "SAMPLERS", "PRUNERS",
+    "make_sampler", "make_pruner", "GreedySampler", "SearchSpaceExhausted", "open_study", "storage_url",
+    "fail_running_trials", "is_done", "count_done", "remaining_budget", "SharedBudget", "track_failures",
+    "caruana_ensemble", "EnsembleSelection",
 ]

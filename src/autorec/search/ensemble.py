@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..estimators.ensemble import ensemble_predict
 
 __all__ = ["caruana_ensemble", "EnsembleSelection", "ensemble_predict", "METRICS"]
 
@@ -67,17 +68,6 @@ class EnsembleSelection:
     def predict(self, preds: np.ndarray) -> np.ndarray:
         """Weighted average of the models' predictions (``n_models x n``)."""
         return ensemble_predict(preds, self.weights)
-
-
-def ensemble_predict(preds: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``sum_i w_i * preds[i] / sum_i w_i`` for predictions ``n_models x n``."""
-    preds = np.asarray(preds, dtype=np.float64)
-    weights = np.asarray(weights, dtype=np.float64)
-    if preds.ndim != 2 or preds.shape[0] != weights.shape[0]:
-        raise ConfigError(f"predictions of shape {preds.shape} do not match {weights.shape[0]} weights")
-    if np.any(weights < 0) or weights.sum() <= 0:
-        raise ConfigError("ensemble weights must be non-negative with a positive sum")
-    return weights @ preds / weights.sum()
 
 
 def _check(val_preds: np.ndarray, y_val: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:

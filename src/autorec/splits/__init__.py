@@ -23,15 +23,17 @@ from .protocols import (
     temporal_last_n,
     user_holdout,
 )
-from .registry import list_splits, make_split
+from .registry import CTR_SPLITS, list_splits, make_row_split, make_split
 from .split import Split
 
 __all__ = [
+    "CTR_SPLITS",
     "ML100K_SPLITS",
     "Split",
     "kfold",
     "leave_one_out",
     "list_splits",
+    "make_row_split",
     "make_split",
     "ml100k_predefined",
     "predefined",

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..data.interactions import Interactions
 from ..errors import ConfigError
 from .predefined import ML100K_SPLITS, ml100k_predefined
@@ -13,6 +15,7 @@ from .protocols import (
     kfold,
     leave_one_out,
     random_holdout,
+    split_rows,
     temporal_global,
     temporal_last_n,
     user_holdout,
@@ -99,3 +102,18 @@ def make_split(data: Interactions, name: str, seed: int = 0, *,
         return ml100k_predefined(data, key, data_path, validation=0.1, seed=seed)
     known = ", ".join(list_splits())
     raise ConfigError(f"unknown split {name!r}; known splits: {known}")
+
+
+# Row splits of a CTR table by protocol name: (test fraction, validation fraction of the rest),
+# the same fractions as the rating protocols of the same name
+CTR_SPLITS: dict[str, tuple[float, float]] = {"random-90-10": (0.1, 0.1), "random-80-10-10": (0.1, 1 / 9)}
+
+
+def make_row_split(n_rows: int, name: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """Split the rows of a CTR table by protocol name: ``{"train", "validation", "test"}`` ->
+    sorted row positions."""
+    if name not in CTR_SPLITS:
+        raise ConfigError(f"split {name!r} does not apply to CTR rows; use one of {sorted(CTR_SPLITS)}")
+    test, validation = CTR_SPLITS[name]
+    parts = split_rows(n_rows, test=test, validation=validation, seed=seed)
+    return dict(zip(("train", "validation", "test"), parts))

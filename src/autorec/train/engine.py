@@ -1,7 +1,8 @@
 """The training loop shared by every model family.
 
-A family supplies a :class:`Task`: how many examples there are, the loss of a batch of them,
-and how to validate.  The engine owns everything else: seeding, optimizers (mini-batch
+A model family supplies a :class:`TrainingAdapter`: how many examples there are, the loss of a
+batch of them, and how to validate (the adapters live with their families in
+:mod:`autorec.families`).  The engine owns everything else: seeding, optimizers (mini-batch
 Adam/AdamW, full-batch RProp as in the AutoRec paper, L-BFGS), early stopping on the
 validation metric with the best epoch's weights restored, per-epoch history, progress, and
 the per-epoch hook the search uses for pruning.
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import math
 import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Protocol
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
 import torch
@@ -68,9 +70,31 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def keys(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
 
-class Task(Protocol):
-    """What the engine needs from a model family."""
+    @classmethod
+    def resolve(cls, train: "TrainConfig | Mapping[str, Any] | None",
+                defaults: Mapping[str, Any] | None = None) -> "TrainConfig":
+        """A config from a model's ``defaults`` overridden by the user's ``train`` settings
+        (a ready ``TrainConfig`` is taken as it is); unknown keys are an error naming the closest."""
+        if isinstance(train, TrainConfig):
+            return train
+        values = dict(defaults or {})
+        values.update(train or {})
+        unknown = sorted(set(values) - cls.keys())
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, sorted(cls.keys()), n=1)
+                hints.append(repr(name) + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ConfigError(f"unknown training setting(s) {', '.join(hints)}; known: {sorted(cls.keys())}")
+        return cls(**values)
+
+
+class TrainingAdapter(Protocol):
+    """What the engine needs from a model family to train one model."""
 
     module: torch.nn.Module
     metric: str  # name of the validation metric; lower is better
@@ -178,7 +202,7 @@ def training_precision(cfg: TrainConfig, device: torch.device):
     return contextlib.nullcontext()
 
 
-def fit(task: Task, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> History:
+def fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> History:
     """Train ``task.module`` in place; returns the history with the best epoch restored.
 
     ``on_epoch(epoch, validation)`` runs after each validated epoch (the search reports to its

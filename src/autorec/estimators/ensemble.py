@@ -1,0 +1,99 @@
+"""`Ensemble`: a weighted average of fitted models of one task (what the search's Caruana
+selection returns), saved as a folder of member model folders plus ``ensemble.json``.
+
+Predictions are ``ensemble_predict(member predictions, weights)``, the same function the
+selection scored on validation, so the saved ensemble predicts exactly what was selected.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..io import ENSEMBLE_FILE, model_dir, read_json, replace_folder, write_json_atomic
+
+FORMAT = "autorec-ensemble"
+FORMAT_VERSION = 1
+
+
+def ensemble_predict(preds: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_i w_i * preds[i] / sum_i w_i`` for predictions ``n_models x n``."""
+    preds = np.asarray(preds, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if preds.ndim != 2 or preds.shape[0] != weights.shape[0]:
+        raise ConfigError(f"predictions of shape {preds.shape} do not match {weights.shape[0]} weights")
+    if np.any(weights < 0) or weights.sum() <= 0:
+        raise ConfigError("ensemble weights must be non-negative with a positive sum")
+    return weights @ preds / weights.sum()
+
+
+class Ensemble:
+    """``members``: fitted estimators of one task (all `Recommender`, or all `CTRModel`);
+    ``weights``: one non-negative weight each (Caruana's pick counts); ``names``: the member
+    folder names (``trial-N`` in a search)."""
+
+    def __init__(self, members: Sequence[Any], weights: Sequence[float], names: Sequence[str] | None = None,
+                 task: str | None = None) -> None:
+        self.members = list(members)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.names = list(names) if names is not None else [f"member-{i}" for i in range(len(self.members))]
+        self.task = task
+        if not self.members:
+            raise ConfigError("an ensemble needs at least one member")
+        if len(self.weights) != len(self.members) or len(self.names) != len(self.members):
+            raise ConfigError(f"an ensemble needs one weight and one name per member "
+                              f"({len(self.members)} members, {len(self.weights)} weights, {len(self.names)} names)")
+        if np.any(~np.isfinite(self.weights)) or np.any(self.weights < 0) or self.weights.sum() <= 0:
+            raise ConfigError(f"ensemble weights must be finite, non-negative and not all zero, got {self.weights.tolist()}")
+
+    def _average(self, predict: Callable[[Any], np.ndarray]) -> np.ndarray:
+        return ensemble_predict(np.stack([predict(m) for m in self.members]), self.weights)
+
+    # the faces of the members' task: rating models (original ids or indices), CTR models
+    def predict(self, users, items) -> np.ndarray:
+        return self._average(lambda m: m.predict(users, items))
+
+    def predict_index(self, users, items) -> np.ndarray:
+        return self._average(lambda m: m.predict_index(users, items))
+
+    def predict_proba(self, table, rows=None) -> np.ndarray:
+        return self._average(lambda m: m.predict_proba(table, rows))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Each member in its own folder beside ``ensemble.json``; written aside and moved in."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.writing"
+        if tmp.exists():  # left by a writer that was killed
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        for member, name in zip(self.members, self.names):
+            member.save(tmp / name)
+        write_json_atomic(tmp / ENSEMBLE_FILE, {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "task": self.task,
+            "members": self.names, "weights": self.weights.tolist()})
+        replace_folder(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, load_member: Callable[[Path], Any]) -> "Ensemble":
+        """An ensemble folder; ``load_member`` loads one member folder (``autorec.load``)."""
+        folder = model_dir(path)
+        spec = read_json(folder / ENSEMBLE_FILE)
+        version = spec.get("format_version", 1)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ConfigError(f"{folder / ENSEMBLE_FILE}: written by a newer autorec (version {version!r}); upgrade")
+        names, weights = spec.get("members"), spec.get("weights")
+        if not isinstance(names, list) or not isinstance(weights, list) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"{folder / ENSEMBLE_FILE}: 'members' must be a list of folder names and "
+                              "'weights' a list of numbers")
+        for n in names:
+            if Path(n).name != n or n in ("", ".", ".."):
+                raise ConfigError(f"{folder / ENSEMBLE_FILE}: member {n!r} is not a folder name inside the ensemble")
+        members = [load_member(folder / n) for n in names]
+        return cls(members, weights, names, task=spec.get("task"))

@@ -1,0 +1,228 @@
+"""`Recommender`: one rating-prediction model behind a scikit-learn style face.
+
+``Recommender(model="i-autorec", params={...}, train={...}).fit(train, validation)`` then
+``predict(users, items)`` with ORIGINAL ids, ``recommend(user, n)``, ``save(dir)`` and
+``Recommender.load(dir)`` (safetensors + JSON, no pickle).
+
+The model *family* (:mod:`autorec.families`: AutoRec autoencoders, block models on rating
+pairs) decides how the module is built, trained and queried; the estimator owns what is
+common: id maps, the default rating for users/items unseen in training, clipping to the rating
+scale, the training loop and the artifact.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from ..data import Interactions
+from ..data.interactions import id_lookup, map_ids
+from ..errors import ConfigError
+from ..families import PairTargets, canonical_name, get_family
+from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
+from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
+from .base import ParamsMixin
+
+FORMAT = "autorec-model"
+FORMAT_VERSION = 1
+
+
+class Recommender(ParamsMixin):
+    """A rating-prediction model with original-id input and a portable artifact.
+
+    ``model``: a rating model name (``autorec models``); ``params``: its hyperparameters
+    (the rest keep their defaults); ``train``: training settings (``TrainConfig`` keys);
+    ``default_rating``: what to predict for a user or item with no training rating,
+    ``"global_mean"`` (default) or a number (the AutoRec paper uses 3); ``clip``: clip
+    predictions to the training data's rating scale.
+    """
+
+    def __init__(
+        self,
+        model: str = "i-autorec",
+        params: Mapping[str, Any] | None = None,
+        train: TrainConfig | Mapping[str, Any] | None = None,
+        default_rating: float | str = "global_mean",
+        clip: bool = True,
+    ) -> None:
+        self.model = model
+        self.params = params
+        self.train = train
+        self.default_rating = default_rating
+        self.clip = clip
+
+    # ------------------------------------------------------------------ fitting
+    def _check_arguments(self) -> None:
+        self.family_ = get_family(self.model, "rating")  # an unknown name says the closest one
+        self.model_ = canonical_name(self.model, "rating")
+        d = self.default_rating
+        if not (d == "global_mean" or (isinstance(d, (int, float)) and not isinstance(d, bool))):
+            raise ConfigError(f"default_rating must be 'global_mean' or a number, got {d!r}")
+
+    def fit(self, train: Interactions, validation: Interactions | None = None,
+            on_epoch=None) -> "Recommender":
+        """Train on ``train`` with early stopping on ``validation``; ``on_epoch(epoch, metrics)``
+        runs after each validated epoch (the search reports to its pruner there)."""
+        self._check_arguments()
+        if train.implicit:
+            raise ConfigError("this estimator predicts ratings; the data is implicit feedback")
+        if len(train) == 0:
+            raise ConfigError("cannot fit on an empty training set")
+        cfg = TrainConfig.resolve(self.train, self.family_.train_defaults(self.model_))
+        self.train_config_ = cfg
+        self.device_ = resolve_device(cfg.device)
+        seed_everything(cfg.seed)
+        self.user_ids_ = train.user_ids
+        self.item_ids_ = train.item_ids
+        self.rating_scale_ = train.rating_scale
+        self.global_mean_ = train.global_mean
+        self.default_value_ = (self.global_mean_ if self.default_rating == "global_mean"
+                               else float(self.default_rating))
+        self.seen_users_ = train.user_counts() > 0
+        self.seen_items_ = train.item_counts() > 0
+        self.state_ = self.family_.build(self.model_, dict(self.params or {}), train, self.device_, seed=cfg.seed)
+        val = None
+        if validation is not None and len(validation):
+            val = PairTargets(validation.users, validation.items, validation.ratings)
+        adapter = self.family_.adapter(self.state_, train, val, cfg, self._predict_index_raw)
+        t0 = time.perf_counter()
+        self.history_: History = fit(adapter, cfg, on_epoch=on_epoch)
+        self.fit_seconds_ = time.perf_counter() - t0
+        self.state_.module.eval()
+        return self
+
+    @property
+    def hparams_(self) -> dict:
+        """Every hyperparameter value the fitted architecture depends on."""
+        self._check_fitted()
+        return self.state_.hparams
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "state_"):
+            raise ConfigError("this Recommender is not fitted yet: call fit() or Recommender.load()")
+
+    def _predict_index_raw(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predictions for index pairs: model output, default for unseen, clipped."""
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        out = np.full(len(users), self.default_value_, dtype=np.float64)
+        known = (users >= 0) & (items >= 0)
+        known[known] = self.seen_users_[users[known]] & self.seen_items_[items[known]]
+        if known.any():
+            was_training = self.state_.module.training
+            self.state_.module.eval()
+            with torch.no_grad():
+                out[known] = self.family_.predict(self.state_, users[known], items[known])
+            self.state_.module.train(was_training)
+        if self.clip and self.rating_scale_ is not None:
+            np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
+        return out
+
+    def _index(self, kind: str, query) -> np.ndarray:
+        """Indices of original ids (-1 where unknown); the id -> index dict is built once."""
+        cache = self.__dict__.setdefault("_id_maps", {})
+        if kind not in cache:
+            cache[kind] = id_lookup(self.user_ids_ if kind == "user" else self.item_ids_)
+        return map_ids(cache[kind], query)
+
+    def predict_index(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings for pairs of user and item INDICES of the training id space."""
+        self._check_fitted()
+        return self._predict_index_raw(users, items)
+
+    def predict(self, users, items) -> np.ndarray:
+        """Predicted ratings for pairs of ORIGINAL user and item ids (unknown ids get the default)."""
+        self._check_fitted()
+        u = self._index("user", users)
+        i = self._index("item", items)
+        if len(u) != len(i):
+            raise ConfigError(f"users and items differ in length ({len(u)} vs {len(i)})")
+        return self._predict_index_raw(u, i)
+
+    def score_items(self, user_index: int) -> np.ndarray:
+        """Predicted rating of every item for one user (by index)."""
+        items = np.arange(len(self.item_ids_))
+        return self._predict_index_raw(np.full(len(items), user_index), items)
+
+    def recommend(self, user, n: int = 10, exclude: np.ndarray | None = None) -> list[tuple[Any, float]]:
+        """Top-``n`` (item id, predicted rating) for one ORIGINAL user id, best first, excluding
+        the user's training items (stored in the model) and any ``exclude`` item ids."""
+        self._check_fitted()
+        u = int(self._index("user", [user])[0])
+        if u < 0:
+            raise ConfigError(f"unknown user id {user!r}")
+        scores = self.score_items(u)
+        seen = self.family_.seen_items(self.state_, u)
+        scores[seen] = -np.inf
+        if exclude is not None:
+            ex = self._index("item", exclude)
+            scores[ex[ex >= 0]] = -np.inf
+        n = min(n, int(np.isfinite(scores).sum()))
+        top = np.argsort(-scores, kind="stable")[:n]
+        return [(self.item_ids_[j].item() if hasattr(self.item_ids_[j], "item") else self.item_ids_[j],
+                 float(scores[j])) for j in top]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model to the folder ``path`` (weights.safetensors + meta.json)."""
+        self._check_fitted()
+        state = self.state_
+        tensors = {f"module.{k}": v for k, v in state.module.state_dict().items()}
+        tensors.update(self.family_.extra_tensors(state))
+        tensors["seen.users"] = torch.from_numpy(self.seen_users_.astype(np.uint8))
+        tensors["seen.items"] = torch.from_numpy(self.seen_items_.astype(np.uint8))
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": self.model_,
+            "family": self.family_.kind,
+            "hparams": state.hparams,
+            "shapes": self.family_.shapes(state),
+            "train": asdict(self.train_config_),
+            "rating_scale": list(self.rating_scale_) if self.rating_scale_ is not None else None,
+            "global_mean": self.global_mean_,
+            "default_rating": self.default_rating,
+            "default_value": self.default_value_,
+            "clip": self.clip,
+            "user_ids": ids_to_json(self.user_ids_),
+            "item_ids": ids_to_json(self.item_ids_),
+        }
+        return write_model_folder(Path(path), tensors, meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recommender":
+        """A saved model, from its folder or a run folder holding ``model/``."""
+        folder = read_model_folder(path, formats=[FORMAT], versions={FORMAT: FORMAT_VERSION})
+        meta, tensors = folder.meta, folder.tensors
+        folder.require("model", "hparams", "shapes", "train", "rating_scale", "global_mean",
+                       "default_rating", "default_value", "clip", "user_ids", "item_ids")
+        folder.require_tensors("seen.users", "seen.items")
+        rec = cls(model=meta["model"], params=None, train=meta["train"],
+                  default_rating=meta["default_rating"], clip=meta["clip"])
+        rec._check_arguments()
+        rec.train_config_ = TrainConfig.resolve(meta["train"])
+        rec.device_ = resolve_device("auto" if meta["train"].get("device") == "auto" else "cpu")
+        state = rec.family_.rebuild(rec.model_, meta["hparams"], meta["shapes"], tensors, rec.device_)
+        module_state = {k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")}
+        try:
+            state.module.load_state_dict(module_state)
+        except RuntimeError as exc:  # missing, unexpected or mis-shaped weights
+            raise ConfigError(f"{folder.path}: the weights do not fit the recorded model "
+                              f"{meta['model']!r} ({str(exc).splitlines()[0]})") from None
+        state.module.eval()
+        rec.state_ = state
+        rec.user_ids_ = ids_from_json(meta["user_ids"])
+        rec.item_ids_ = ids_from_json(meta["item_ids"])
+        rec.rating_scale_ = tuple(meta["rating_scale"]) if meta["rating_scale"] is not None else None
+        rec.global_mean_ = meta["global_mean"]
+        rec.default_value_ = meta["default_value"]
+        rec.seen_users_ = tensors["seen.users"].numpy().astype(bool)
+        rec.seen_items_ = tensors["seen.items"].numpy().astype(bool)
+        rec.meta_ = meta
+        return rec

@@ -1,0 +1,221 @@
+"""The AutoRec family (Sedhain et al. 2015 and descendants): I-/U-AutoRec, Deep, denoising
+and hybrid AutoRec, each a preset of :class:`~autorec.models.autorec.AutoRecConfig`.
+
+An AutoRec model predicts from the training ratings (a column of the rating matrix is the
+encoder's input), so the matrix travels with the artifact as extra tensors.  Its training
+adapter, :class:`AutoRecTraining`, feeds rows of that sparse matrix to the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from .. import metrics
+from ..errors import ConfigError
+from ..models.autorec import AutoRec, AutoRecConfig, RowSource
+from .base import FittedState, PairTargets
+
+# The AutoRec family: each name is a preset of AutoRecConfig; `params` override it.
+AUTOREC_PRESETS: dict[str, dict[str, Any]] = {
+    "i-autorec": {"orientation": "item"},
+    "u-autorec": {"orientation": "user"},
+    "deep-autorec": {"orientation": "item", "hidden": (512, 256, 512), "encoder_activation": "selu",
+                     "hidden_activation": "selu", "decoder_activation": "identity", "dropout": 0.3},
+    "denoising-autorec": {"orientation": "item", "noise": "dropout", "noise_level": 0.2},
+    "hybrid-autorec": {"orientation": "item", "side": True},
+}
+
+AUTOREC_DESCRIPTIONS = {
+    "i-autorec": "I-AutoRec (Sedhain et al. 2015): one autoencoder over each item's ratings",
+    "u-autorec": "U-AutoRec: one autoencoder over each user's ratings",
+    "deep-autorec": "Deep AutoRec (Kuchaiev & Ginsburg 2017): several SELU layers, dropout on the code",
+    "denoising-autorec": "I-AutoRec trained on inputs with observed ratings dropped out",
+    "hybrid-autorec": "I-AutoRec with side information (user or item features) appended to the input",
+}
+
+# What each preset fixes when searched (the rest of AutoRec.hparams is open).
+AUTOREC_SEARCH_FIXED: dict[str, dict[str, Any]] = {
+    "i-autorec": {"orientation": "item", "depth": 1, "noise": "none", "dense_refeed": False},
+    "u-autorec": {"orientation": "user", "depth": 1, "noise": "none", "dense_refeed": False},
+    "deep-autorec": {"orientation": "item", "depth": 3, "noise": "none"},
+    "denoising-autorec": {"orientation": "item", "depth": 1, "noise": "dropout", "dense_refeed": False},
+    "hybrid-autorec": {"orientation": "item", "depth": 1, "noise": "none", "dense_refeed": False},
+}
+
+# Training defaults per family (the paper: full-batch RProp; Adam with mini-batches is faster here).
+AUTOREC_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 64, "l2": 1.0,
+                          "max_epochs": 300, "patience": 20}
+
+
+def side_matrix(frame, n_rows: int) -> np.ndarray | None:
+    """Numeric side-feature matrix (one-hot for non-numeric columns, NaN -> 0) for the rows."""
+    if frame is None or frame.shape[1] == 0:
+        return None
+    num = frame.select_dtypes(include="number").astype("float32")
+    other = frame.drop(columns=num.columns)
+    parts = [num.fillna(0.0)]
+    if other.shape[1]:
+        parts.append(pd.get_dummies(other.astype("string"), dtype="float32"))
+    mat = pd.concat(parts, axis=1).to_numpy(dtype=np.float32)
+    # scale numeric columns into [0, 1] so no feature dominates the input of the encoder
+    span = mat.max(axis=0) - mat.min(axis=0)
+    span[span == 0] = 1.0
+    mat = (mat - mat.min(axis=0)) / span
+    if mat.shape[0] != n_rows:
+        raise ConfigError("side information does not cover every row")
+    return mat
+
+
+class AutoRecTraining:
+    """Training adapter: mini-batches of rows of the sparse rating matrix.
+
+    The loss is scaled so that summing the batch losses over one epoch gives the *full*
+    objective (observed squared errors + lambda/2 ||W||^2) divided by the number of observed
+    ratings: mini-batch and full-batch optimizers then minimise the same function, and lambda
+    keeps its meaning at any batch size.
+    """
+
+    metric = "rmse"
+
+    def __init__(self, module, source, l2: float, validation: PairTargets | None, predict_fn):
+        self.module = module
+        self.source = source
+        self.l2 = float(l2)
+        self.validation = validation
+        self.predict_fn = predict_fn
+        self.n_rows = source.n_rows
+        self.n_obs = max(int(source.matrix.nnz), 1)
+
+    def n_examples(self) -> int:
+        return self.n_rows
+
+    def batch_loss(self, index: np.ndarray):
+        batch = self.source.batch(index)
+        sse, _count = self.module.batch_loss(batch)
+        frac = len(index) / self.n_rows
+        loss = sse
+        if self.l2:
+            loss = loss + frac * self.l2 * self.module.regularization()
+        loss = loss / self.n_obs
+        if self.module.config.dense_refeed:
+            # Kuchaiev & Ginsburg's re-feeding, taken in the same step: its mean squared error
+            # over the dense reconstruction, weighted like the observed part
+            refeed, n_dense = self.module.refeed_loss(batch)
+            loss = loss + frac * refeed / max(n_dense, 1)
+        return loss
+
+    def validate(self):
+        return validate_ratings(self.validation, self.predict_fn)
+
+
+def validate_ratings(validation: PairTargets | None, predict_fn) -> dict[str, float] | None:
+    """The rating metrics of ``predict_fn(users, items)`` on the validation pairs (None: none)."""
+    if validation is None:
+        return None
+    return metrics.rating_scores(validation.ratings, predict_fn(validation.users, validation.items))
+
+
+class AutoRecFamily:
+    kind = "autorec"
+    task = "rating"
+    train_space = "autorec"
+
+    def names(self) -> list[str]:
+        return list(AUTOREC_PRESETS)
+
+    def describe(self, name: str) -> str:
+        return AUTOREC_DESCRIPTIONS[name]
+
+    def train_defaults(self, name: str) -> dict:
+        return dict(AUTOREC_TRAIN_DEFAULTS)
+
+    def config(self, name: str, params: Mapping[str, Any]):
+        values = {k: v for k, v in AUTOREC_PRESETS[name].items() if k != "side"}
+        values.update({k: v for k, v in params.items() if k != "side"})
+        known = {f.name for f in fields(AutoRecConfig)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(known - {'side_dim'})}")
+        if "hidden" in values:
+            h = values["hidden"]
+            values["hidden"] = (int(h),) if isinstance(h, (int, float, str)) and not str(h).count(",") \
+                else tuple(int(x) for x in (h.split(",") if isinstance(h, str) else h))
+        return values
+
+    def search_names(self, name: str) -> set[str]:
+        """Every hyperparameter name ``search_params`` may ask for (some only conditionally)."""
+        return {f"{name}/{k}" for k in AutoRec.hparams if k not in AUTOREC_SEARCH_FIXED[name]}
+
+    def search_params(self, name: str, hp, data) -> dict:
+        """Draw the preset's open hyperparameters from ``hp`` (names ``name/key``)."""
+        cfg = AutoRec.config_from_hparams(hp, prefix=name, fixed=AUTOREC_SEARCH_FIXED[name])
+        params = cfg.to_dict()
+        params.pop("side_dim")
+        return params
+
+    def _matrix(self, data, orientation: str) -> sp.csr_matrix:
+        return data.csr_items() if orientation == "item" else data.csr()
+
+    def build(self, name: str, params: Mapping[str, Any], train, device, seed: int = 0) -> FittedState:
+        values = self.config(name, params)
+        orientation = values.get("orientation", "item")
+        matrix = self._matrix(train, orientation)
+        side = None
+        use_side = bool(params.get("side", AUTOREC_PRESETS[name].get("side", False)))
+        if use_side:
+            frame = train.item_features if orientation == "item" else train.user_features
+            side = side_matrix(frame, matrix.shape[0])
+            if side is None:
+                raise ConfigError(f"{name} needs {orientation} side information, and the dataset has none")
+            values["side_dim"] = side.shape[1]
+        cfg = AutoRecConfig(**values)
+        module = AutoRec(matrix.shape[1], cfg, seed=seed).to(device)
+        if cfg.decoder_activation == "identity":
+            module.init_output_bias(train.global_mean)  # outputs start at the mean rating
+        source = RowSource(matrix, side=side, fill=cfg.fill, orientation=orientation, device=device)
+        return FittedState(module, cfg.to_dict(), {"source": source, "matrix": matrix, "side": side,
+                                                   "orientation": orientation})
+
+    def adapter(self, state: FittedState, train, validation, cfg, predict_fn) -> AutoRecTraining:
+        return AutoRecTraining(state.module, state.extra["source"], cfg.l2, validation, predict_fn)
+
+    def predict(self, state: FittedState, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        rows, cols = (items, users) if state.extra["orientation"] == "item" else (users, items)
+        return np.asarray(state.module.predict_pairs(state.extra["source"], rows, cols), dtype=np.float64)
+
+    def seen_items(self, state: FittedState, user: int) -> np.ndarray:
+        m = state.extra["matrix"]
+        if state.extra["orientation"] == "item":
+            return m[:, user].nonzero()[0]
+        return m.indices[m.indptr[user]:m.indptr[user + 1]]
+
+    # artifact support: tensors beyond the module's weights, and the rebuild from them
+    def extra_tensors(self, state: FittedState) -> dict[str, torch.Tensor]:
+        m = state.extra["matrix"]
+        out = {"input.indptr": torch.from_numpy(m.indptr.astype(np.int64)),
+               "input.indices": torch.from_numpy(m.indices.astype(np.int64)),
+               "input.data": torch.from_numpy(m.data.astype(np.float32))}
+        if state.extra["side"] is not None:
+            out["input.side"] = torch.from_numpy(state.extra["side"])
+        return out
+
+    def rebuild(self, name: str, hparams: dict, shapes: dict, tensors: dict, device) -> FittedState:
+        cfg = AutoRecConfig.from_dict(hparams)
+        matrix = sp.csr_matrix(
+            (tensors["input.data"].numpy(), tensors["input.indices"].numpy(), tensors["input.indptr"].numpy()),
+            shape=tuple(shapes["input"]),
+        )
+        side = tensors["input.side"].numpy() if "input.side" in tensors else None
+        module = AutoRec(matrix.shape[1], cfg).to(device)
+        source = RowSource(matrix, side=side, fill=cfg.fill, orientation=cfg.orientation, device=device)
+        return FittedState(module, dict(hparams), {"source": source, "matrix": matrix, "side": side,
+                                                   "orientation": cfg.orientation})
+
+    def shapes(self, state: FittedState) -> dict:
+        return {"input": list(state.extra["matrix"].shape)}

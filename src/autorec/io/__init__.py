@@ -1,0 +1,28 @@
+"""Reading and writing autorec's files: model folders (safetensors + JSON), atomic JSON,
+JSON-safe values.  Knows the on-disk format only, never an estimator: each estimator
+saves and loads itself through these functions, and `autorec.api.load` dispatches on the
+format recorded in a folder."""
+
+from .artifact import (
+    ENSEMBLE_FILE,
+    META_FILE,
+    WEIGHTS_FILE,
+    ArtifactFolder,
+    finite_float,
+    folder_format,
+    ids_from_json,
+    ids_to_json,
+    model_dir,
+    read_json,
+    read_model_folder,
+    replace_folder,
+    to_jsonable,
+    write_json_atomic,
+    write_model_folder,
+)
+
+__all__ = [
+    "ENSEMBLE_FILE", "META_FILE", "WEIGHTS_FILE", "ArtifactFolder", "finite_float", "folder_format", "ids_from_json",
+    "ids_to_json", "model_dir", "read_json", "read_model_folder", "replace_folder", "to_jsonable", "write_json_atomic",
+    "write_model_folder",
+]

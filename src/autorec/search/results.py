@@ -1,0 +1,152 @@
+"""What a finished search hands back: the leaderboard, the best model refitted and scored on
+test once, the ensemble of the best trials (kept only when it beats the best single model on
+validation), and the plots.  Each step is its own function; :func:`finalize` runs them in order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import FrozenTrial, TrialState
+
+from ..errors import ConfigError
+from ..estimators import Ensemble
+from ..io import write_json_atomic
+from ..plots import plot_importances, plot_leaderboard, plot_optimization_history
+from ..problems import Problem
+from ..runs import write_run
+from .ensemble import caruana_ensemble
+from .settings import SearchSettings
+
+
+def leaderboard(study: optuna.Study, metric: str = "rmse", direction: str = "minimize") -> pd.DataFrame:
+    """One row per trial, best first by its validation metric (unfinished trials last)."""
+    rows = []
+    for t in study.trials:
+        rows.append({
+            "trial": t.number,
+            "state": t.state.name,
+            "model": t.user_attrs.get("model", ""),
+            f"val_{metric}": t.value if t.value is not None else float("nan"),
+            "epochs": t.user_attrs.get("epochs"),
+            "seconds": round(float(t.user_attrs.get("seconds", float("nan"))), 2),
+            "params": json.dumps({**t.user_attrs.get("params", {}), **t.user_attrs.get("train", {})}, sort_keys=True),
+            "error": t.user_attrs.get("fail_reason", ""),
+        })
+    df = pd.DataFrame(rows)
+    if len(df):
+        df = df.sort_values([f"val_{metric}", "trial"], ascending=[direction == "minimize", True],
+                            na_position="last").reset_index(drop=True)
+    return df
+
+
+def write_leaderboard(board: pd.DataFrame, out: Path) -> Path:
+    tmp = out / ".leaderboard.csv.tmp"
+    board.to_csv(tmp, index=False)
+    tmp.replace(out / "leaderboard.csv")
+    return out / "leaderboard.csv"
+
+
+def completed(study: optuna.Study, problem: Problem) -> list[FrozenTrial]:
+    """The COMPLETE trials, best first (ties to the earlier trial)."""
+    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    return sorted(done, key=lambda t: (problem.sort_key(t.value), t.number))
+
+
+def refit(problem: Problem, trial: FrozenTrial):
+    """The trial's model again, for the epochs it ran (a per-trial time limit may have cut it
+    short): fits are deterministic (same seed, same settings), so this is the trial's model."""
+    train = dict(trial.user_attrs["train"])
+    train["max_epochs"] = int(trial.user_attrs.get("epochs") or train["max_epochs"])
+    est = problem.fit(trial.user_attrs["model"], trial.user_attrs["params"], train)
+    return est, problem.predict(est, "validation")
+
+
+def refit_full(problem: Problem, trial: FrozenTrial):
+    """The trial's configuration on train + validation, for the number of epochs it found best."""
+    train = dict(trial.user_attrs["train"])
+    train.update({"max_epochs": int(trial.user_attrs.get("best_epoch") or train["max_epochs"]), "patience": 0})
+    return problem.fit(trial.user_attrs["model"], trial.user_attrs["params"], train, full=True)
+
+
+def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path) -> tuple[str, dict]:
+    """Caruana selection over the members' validation predictions.  Saved (and scored on test)
+    only when it beats the best single model on validation with more than one member; returns
+    ``("ensemble" | "ensemble_considered", info)`` for metrics.json."""
+    if problem.direction != "minimize":
+        raise ConfigError(f"the ensemble selection minimises; {problem.metric} is maximised")
+    val_preds = np.stack([v for _, v in fitted])
+    y_val = problem.target("validation")
+    selection = caruana_ensemble(val_preds, y_val, metric=problem.metric, max_size=20)
+    weights = np.asarray(selection.weights, dtype=np.float64)
+    ens_val = float(selection.score)
+    best_single = float(min(problem.scores(y_val, v)[problem.metric] for v in val_preds))
+    info = {"members": [t.number for t in members], "weights": weights.tolist(),
+            "validation": {problem.metric: ens_val}, f"best_single_validation_{problem.metric}": best_single}
+    if not (problem.better(ens_val, best_single - 1e-9) and (weights > 0).sum() > 1):
+        info["note"] = "not built: it does not beat the best single model on validation"
+        return "ensemble_considered", info
+    keep = [i for i, w in enumerate(weights) if w > 0]
+    ensemble = Ensemble([fitted[i][0] for i in keep], weights[keep], [f"trial-{members[i].number}" for i in keep],
+                        task=problem.task)
+    info["test"] = problem.evaluate(ensemble, "test")
+    ensemble.save(out / "ensemble")
+    info["saved"] = str(out / "ensemble")
+    return "ensemble", info
+
+
+def write_plots(study: optuna.Study, board: pd.DataFrame, out: Path, problem: Problem) -> None:
+    plot_optimization_history(study, out / "history.png", problem.metric, problem.direction)
+    plot_importances(study, out / "importances.png")
+    plot_leaderboard(board, out / "leaderboard.png", problem.metric)
+
+
+def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, out: Path,
+             search_seconds: float) -> dict:
+    """Leaderboard, best model (refitted, tested once, saved as the run's ``model/``),
+    ensemble, plots; returns metrics.json's dict."""
+    board = leaderboard(study, problem.metric, problem.direction)
+    write_leaderboard(board, out)
+    ranked = completed(study, problem)
+    if not ranked:
+        raise ConfigError(f"no trial completed (of {len(study.trials)}); see {out / 'leaderboard.csv'} for the errors")
+    best = ranked[0]
+    best_est, best_val = refit(problem, best)
+    result = {
+        "task": problem.task,
+        "model": best.user_attrs["model"],
+        "dataset": problem.name,
+        "split": problem.split_name,
+        "seed": settings.seed,
+        "params": best_est.hparams_,
+        "train_settings": best_est.train_config_.to_dict(),
+        "validation": problem.scores(problem.target("validation"), best_val),
+        "best_trial": best.number,
+        "n_trials": len(study.trials),
+        "n_complete": len(ranked),
+        "n_pruned": sum(t.state == TrialState.PRUNED for t in study.trials),
+        "n_failed": sum(t.state == TrialState.FAIL for t in study.trials),
+        "tuner": settings.tuner,
+        "search_seconds": round(search_seconds, 2),
+    }
+    final = best_est
+    if settings.refit_full:
+        final = refit_full(problem, best)
+        result["refit"] = "train+validation"
+    result["test"] = problem.evaluate(final, "test")
+    result["train_seconds"] = round(final.fit_seconds_, 3)
+    result["epochs"] = len(final.history_.epochs)
+    write_run(out, final, result)
+
+    members = ranked[: max(1, settings.ensemble_size)]
+    if len(members) > 1:
+        fitted = [(best_est, best_val)] + [refit(problem, t) for t in members[1:]]
+        key, info = build_ensemble(problem, members, fitted, out)
+        result[key] = info
+        write_json_atomic(out / "metrics.json", result)
+    write_plots(study, board, out, problem)
+    return result

@@ -1,0 +1,120 @@
+"""The search space: which model, which of its hyperparameters, which training settings.
+
+Each trial is define-by-run: it picks a model, then asks that model's declared
+hyperparameters (blocks ask only for what the chosen branch needs), then the training
+settings of the model's family.  The user's ``--set`` values are answered before the trial is
+asked (:class:`~autorec.hparams.OverridesHP`), so they are fixed, not searched.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from ..errors import ConfigError
+from ..hparams import Choice, FixedHP, Float, HParam, HyperParameters, OverridesHP, RecordingHP, encode_value
+from ..problems import Problem
+from ..train.engine import TrainConfig
+from .settings import SearchSettings
+
+# Training settings are part of the space (the original platform never tuned them), by the
+# family's ``train_space``: the same setting has a different range for autoencoders and block
+# models (Optuna needs one distribution per name), so their names are scoped ("train.autorec/lr").
+TRAIN_SPACE: dict[str, dict[str, HParam]] = {
+    # lambda on the paper's scale (sum of squared errors + lambda/2 ||W||^2): on MovieLens-100K
+    # the validation sweep of I-AutoRec chose 200 or 300 on each of 5 splits (300 on three;
+    # benchmarks/bench_autorec_accuracy.py); at 100 it overfits within 10 epochs
+    "autorec": {
+        "lr": Float(1e-4, 5e-3, 1e-3, log=True),
+        "batch_size": Choice([16, 32, 64, 128], 32),
+        "l2": Float(1.0, 3000.0, 300.0, log=True),
+        "optimizer": Choice(["adam", "adamw"], "adam"),
+    },
+    "blocks": {
+        "lr": Float(1e-4, 3e-2, 1e-3, log=True),
+        "batch_size": Choice([256, 512, 1024, 2048], 1024),
+        "weight_decay": Float(1e-7, 1e-1, 1e-5, log=True),
+        "optimizer": Choice(["adam", "adamw"], "adam"),
+    },
+}
+
+# Each of these, at its defaults, is a strong configuration that a sampler's first random
+# draws rarely come near (I-AutoRec's lambda, BiasedMF's per-rating L2): queued as the first
+# trials of a fresh study they give TPE / GP good points to model from, and the pruner a fair
+# bar.  Cheap on purpose (seconds per trial on MovieLens-100K / the CTR samples).
+WARM_START: dict[str, tuple[str, ...]] = {
+    "rating": ("i-autorec", "biased-mf", "deep-autorec"),
+    "ctr": ("deepfm", "dcn", "fm"),
+}
+
+# training settings that the search's own options decide
+SEARCH_OWNED_TRAIN_KEYS = {"max_epochs": "--max-epochs", "patience": "SearchSettings.patience",
+                           "seed": "--seed", "progress": "(always off inside trials)"}
+PASSED_TRAIN_KEYS = TrainConfig.keys() - set(SEARCH_OWNED_TRAIN_KEYS)
+
+
+def check_fixed(settings: SearchSettings, problem: Problem) -> None:
+    """Every ``--set`` name must be one the search could ask for: a misspelt or foreign name
+    would otherwise be ignored without a word, and the user would believe it fixed."""
+    fixed = settings.fixed
+    for key, option in SEARCH_OWNED_TRAIN_KEYS.items():
+        if key in fixed:
+            raise ConfigError(f"--set {key}=...: the search sets {key} itself; use {option}")
+    # bad training values (precision "fp16", a negative lr) fail now, not in every trial
+    TrainConfig(**{k: v for k, v in fixed.items() if k in PASSED_TRAIN_KEYS})
+    known = {"model"} | PASSED_TRAIN_KEYS
+    models = list(settings.models)
+    for model in models:
+        family = problem.family(model)
+        known |= {f"train.{family.train_space}/{k}" for k in TRAIN_SPACE[family.train_space]}
+        known |= family.search_names(model)
+    unknown = sorted(set(fixed) - known)
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+            hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ConfigError(f"--set: not a hyperparameter or training setting of the searched models "
+                          f"({', '.join(models)}): {', '.join(hints)}")
+    if "model" in fixed and fixed["model"] not in models:
+        raise ConfigError(f"--set model={fixed['model']}: not among the searched models {models}")
+
+
+def suggest(trial_hp: HyperParameters, settings: SearchSettings, problem: Problem) -> tuple[str, dict, dict]:
+    """Pick a model, its hyperparameters and the training settings from ``trial_hp``."""
+    hp = OverridesHP(trial_hp, settings.fixed)
+    models = list(settings.models)
+    model = hp.get("model", Choice(models, models[0])) if len(models) > 1 else models[0]
+    space = problem.family(model).train_space
+    params = problem.search_params(model, hp)
+    # a user fixes a training setting by the bare name or the scoped one
+    train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{space}/{k}", spec))
+             for k, spec in TRAIN_SPACE[space].items()}
+    train.update({"max_epochs": settings.max_epochs, "patience": settings.patience,
+                  "seed": settings.seed, "progress": False})
+    # training settings the search does not tune but the user fixed (device, threads,
+    # precision, ...) go to every trial as given
+    train.update({k: v for k, v in settings.fixed.items() if k in PASSED_TRAIN_KEYS and k not in train})
+    return model, params, train
+
+
+def warm_start_models(settings: SearchSettings, task: str) -> list[str]:
+    """The models whose defaults open a fresh study: the first model of the space, then the
+    warm-start list (``settings.warm_start`` or the task's :data:`WARM_START`) within the space."""
+    models = list(settings.models)
+    if "model" in settings.fixed:
+        return [settings.fixed["model"]]
+    wanted = WARM_START.get(task, ()) if settings.warm_start is None else settings.warm_start
+    unknown = [m for m in wanted if m not in models]
+    if settings.warm_start is not None and unknown:
+        raise ConfigError(f"warm-start model(s) {unknown} are not in the searched models {models}")
+    return list(dict.fromkeys([models[0], *(m for m in wanted if m in models)]))
+
+
+def defaults_as_params(settings: SearchSettings, problem: Problem, model: str | None = None) -> dict[str, Any]:
+    """The all-defaults trial of ``model`` (default: the first) in Optuna's parameter naming,
+    for ``study.enqueue_trial``: the space is walked with every answer at its default (the
+    model choice answered with ``model``) and each answer encoded as Optuna stores it."""
+    recorder = RecordingHP(FixedHP({"model": model} if model is not None else {}))
+    suggest(recorder, settings, problem)
+    return {k: encode_value(k, recorder.specs[k], v) for k, v in recorder.values.items()}

@@ -1,0 +1,206 @@
+"""The search end to end on a small planted dataset: leaderboard, best model, resume, failures,
+ensemble, plots, and the `autorec search` command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from autorec import load
+from autorec.data import Interactions
+from autorec.errors import ConfigError
+from autorec.problems import CTRProblem, RatingProblem
+from autorec.search import SearchSettings, parse_duration, run_search
+from autorec.splits import make_split
+
+from planted import planted, planted_table
+
+
+@pytest.fixture(scope="module")
+def split():
+    data = Interactions.from_frame(planted(50, 30, seed=3), timestamp_col="timestamp", rating_scale=(1, 5),
+                                   name="planted")
+    return data, make_split(data, "random-90-10", seed=0)
+
+
+def settings(**kw):
+    base = dict(models=["i-autorec", "biased-mf"], tuner="random", n_trials=4, max_epochs=4, patience=0, pruner_min_epochs=1,
+                pruner="none", seed=0, fixed={"i-autorec/hidden_units": 100})
+    base.update(kw)
+    return SearchSettings(**base)
+
+
+def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
+    data, sp = split
+    result = run_search(RatingProblem(data, sp), settings(), tmp_path)
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert len(board) == 4 and set(board["state"]) <= {"COMPLETE", "PRUNED", "FAIL"}
+    assert {"trial", "model", "val_rmse", "epochs", "seconds", "params", "state"} <= set(board.columns)
+    done = board[board["state"] == "COMPLETE"]
+    assert list(done["val_rmse"]) == sorted(done["val_rmse"])
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["best_trial"] == int(done.iloc[0]["trial"]) and m["n_trials"] == 4
+    assert set(m["test"]) == {"rmse", "mae"}
+    # the saved model is the refitted best: same validation figure as its trial
+    rec = load(tmp_path)
+    pred = rec.predict_index(sp.validation.users, sp.validation.items)
+    val = float(np.sqrt(np.mean((pred - sp.validation.ratings) ** 2)))
+    assert val == pytest.approx(done.iloc[0]["val_rmse"], rel=1e-5)
+    for png in ("history.png", "importances.png", "leaderboard.png", "curves.png"):
+        assert (tmp_path / png).stat().st_size > 1000
+    # the first trial is the all-defaults configuration
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    first = study.trials[0]
+    assert first.params["model"] == "i-autorec" and first.params["train.autorec/lr"] == pytest.approx(1e-3)
+    assert first.params["i-autorec/encoder_activation"] == "sigmoid"
+    # then the warm-start models' defaults (the rating task's anchors within the space)
+    second = study.trials[1]
+    assert second.params["model"] == "biased-mf"
+    assert second.params["biased-mf/factors/l2"] == pytest.approx(0.1)  # BiasedMF's own default
+    assert second.params["train.blocks/lr"] == pytest.approx(1e-3)
+
+
+def test_warm_start_models_follow_the_space_and_the_settings():
+    from autorec.search.space import warm_start_models
+
+    assert warm_start_models(settings(), "rating") == ["i-autorec", "biased-mf"]
+    assert warm_start_models(settings(models=["biased_mf", "deep-autorec", "mf"]), "rating") == [
+        "biased-mf", "deep-autorec"]
+    assert warm_start_models(settings(warm_start=[]), "rating") == ["i-autorec"]
+    assert warm_start_models(settings(fixed={"model": "biased_mf"}), "rating") == ["biased-mf"]
+    with pytest.raises(ConfigError, match="not in the searched models"):
+        warm_start_models(settings(warm_start=["dcn"]), "rating")
+
+
+def test_fixed_training_settings_outside_the_space_reach_every_trial(split, tmp_path):
+    from autorec.search.space import suggest
+    from autorec.hparams import DefaultHP
+
+    data, sp = split
+    problem = RatingProblem(data, sp)
+    fixed = {"precision": "bf16", "threads": 1, "device": "cpu", "i-autorec/hidden_units": 100}
+    for model in ("i-autorec", "biased-mf"):
+        _, _, train = suggest(DefaultHP(), settings(fixed={**fixed, "model": model}), problem)
+        assert (train["precision"], train["threads"], train["device"]) == ("bf16", 1, "cpu")
+    with pytest.raises(ConfigError, match="--max-epochs"):
+        run_search(problem, settings(fixed={"max_epochs": 3}), tmp_path / "a")
+    with pytest.raises(ConfigError, match="precision"):
+        run_search(problem, settings(fixed={"precision": "fp8"}), tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing half-made
+    board = run_search(problem, settings(n_trials=2, fixed={**fixed}), tmp_path / "c")
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'c' / 'study.db'}")
+    assert all(t.user_attrs["train"]["precision"] == "bf16" for t in study.trials)
+    assert board["n_trials"] == 2
+
+
+def test_a_misspelt_or_foreign_fixed_name_is_an_error_not_ignored(split, tmp_path):
+    data, sp = split
+    problem = RatingProblem(data, sp)
+    for fixed, message in [
+        ({"i-autorec/hiden_units": 100}, "did you mean 'i-autorec/hidden_units'"),
+        ({"deepfm/deep/layers": 2}, "deepfm/deep/layers"),  # deepfm is not searched
+        ({"learning_rate": 0.01}, "learning_rate"),
+        ({"model": "deepfm"}, "not among the searched models"),
+        ({"i-autorec/orientation": "user"}, "i-autorec/orientation"),  # the preset fixes it
+    ]:
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+            run_search(problem, settings(fixed=fixed), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+    # names each model really asks for pass: scoped and bare training keys, block and AutoRec names
+    from autorec.search.space import check_fixed
+
+    check_fixed(settings(fixed={"lr": 1e-3, "train.blocks/batch_size": 512, "biased_mf/factors/l2": 0.1,
+                                "i-autorec/noise_level": 0.1, "model": "biased_mf"}), problem)
+
+
+def test_rerun_resumes_and_counts_the_budget(split, tmp_path):
+    data, sp = split
+    run_search(RatingProblem(data, sp), settings(n_trials=3), tmp_path)
+    run_search(RatingProblem(data, sp), settings(n_trials=5), tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    assert len(study.trials) == 5  # 3 kept, 2 more run
+    run_search(RatingProblem(data, sp), settings(n_trials=5), tmp_path)
+    assert len(optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}").trials) == 5
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(split, tmp_path, monkeypatch):
+    real = RatingProblem.fit
+
+    def flaky(problem, model, *args, **kw):
+        if model == "biased-mf":
+            raise RuntimeError("simulated out of memory")
+        return real(problem, model, *args, **kw)
+
+    monkeypatch.setattr(RatingProblem, "fit", flaky)
+    data, sp = split
+    result = run_search(RatingProblem(data, sp), settings(n_trials=6), tmp_path)
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    failed = board[board["state"] == "FAIL"]
+    assert len(failed) >= 1 and len(board) == 6
+    assert all("simulated out of memory" in e for e in failed["error"])
+    assert set(board[board["state"] == "COMPLETE"]["model"]) == {"i-autorec"}
+    assert result["n_failed"] == len(failed)
+
+
+def test_ensemble_is_saved_only_when_it_beats_the_best_on_validation(split, tmp_path):
+    data, sp = split
+    result = run_search(RatingProblem(data, sp), settings(n_trials=5, ensemble_size=4), tmp_path)
+    if "ensemble" in result:
+        e = result["ensemble"]
+        assert e["validation"]["rmse"] < e["best_single_validation_rmse"]
+        assert (tmp_path / "ensemble" / "ensemble.json").exists()
+        assert set(e["test"]) == {"rmse", "mae"}
+    else:
+        assert result["ensemble_considered"]["validation"]["rmse"] >= result["ensemble_considered"][
+            "best_single_validation_rmse"] - 1e-12
+
+
+def test_ctr_search_on_a_planted_table(tmp_path):
+    problem = CTRProblem(planted_table(1500), "random-90-10", seed=0)
+    s = SearchSettings(models=["fm", "deepfm"], tuner="tpe", n_trials=3, max_epochs=3, patience=0,
+                       pruner="median", seed=0)
+    result = run_search(problem, s, tmp_path)
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert "val_logloss" in board and len(board) == 3
+    assert result["task"] == "ctr" and set(result["test"]) == {"logloss", "auc"}
+    assert isinstance(load(tmp_path), __import__("autorec.estimators", fromlist=["CTRModel"]).CTRModel)
+
+
+def test_durations_and_bad_settings():
+    assert parse_duration("30m") == 1800 and parse_duration("2h") == 7200 and parse_duration("45") == 45
+    with pytest.raises(ConfigError, match="duration"):
+        parse_duration("soon")
+    with pytest.raises(ConfigError, match="tuner|sampler|known"):
+        from autorec.search.tuners import make_sampler
+
+        make_sampler("annealing", seed=0)
+
+
+def test_cli_search_runs_and_prints_a_leaderboard(tmp_path):
+    csv = tmp_path / "ratings.csv"
+    planted(40, 25, seed=5).to_csv(csv, index=False)
+    out = tmp_path / "s"
+    res = subprocess.run([sys.executable, "-m", "autorec.cli.main", "search", "--dataset", str(csv),
+                          "--models", "i-autorec,biased_mf", "--tuner", "greedy", "--trials", "3",
+                          "--max-epochs", "3", "--set", "i-autorec/hidden_units=100", "--out", str(out)],
+                         capture_output=True, text=True, env={"AUTOREC_NO_PROGRESS": "1", "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "leaderboard" in res.stdout and "best: trial" in res.stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["tuner"] == "greedy" and m["n_trials"] == 3
+
+
+def test_per_trial_time_limit_keeps_the_best_epoch_so_far(split, tmp_path):
+    data, sp = split
+    s = settings(models=["i-autorec"], n_trials=2, max_epochs=500, trial_timeout=0.5)
+    run_search(RatingProblem(data, sp), s, tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE
+        assert t.user_attrs.get("timed_out") is True and t.user_attrs["epochs"] < 500
