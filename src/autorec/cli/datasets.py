@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import DatasetNotAvailable
+
 app = typer.Typer(help="List and inspect datasets.", no_args_is_help=True)
 console = Console()
 
@@ -45,7 +47,6 @@ def info_cmd(
     """Details of NAME; if it is available locally, load it and show the real counts."""
     from ..data.features import FeatureTable
     from ..datasets import get_spec, load, locate
-    from ..errors import DatasetNotAvailable
 
     spec = get_spec(name)
     rows = [
@@ -105,7 +106,6 @@ def download_cmd(name: str = typer.Argument(..., help="Registered dataset name."
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     from ..datasets import fetch, get_spec, locate
-    from ..errors import DatasetNotAvailable
 
     spec = get_spec(name)
     try:

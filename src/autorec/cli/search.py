@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import ConfigError
+
 console = Console()
 
 
@@ -61,7 +63,6 @@ def search(
     out: Path = typer.Option(..., "--out", "-o"),
 ) -> None:
     """Search models and hyperparameters; write the leaderboard, the best model, the ensemble and plots."""
-    from ..errors import ConfigError
     from ..families import canonical_name, model_names
     from ..problems import load_problem
     from ..runs import parse_settings

@@ -124,12 +124,12 @@ class CTRModel(ParamsMixin):
         obj.train_config_ = TrainConfig.resolve(meta["train"])
         obj.device_ = torch.device("cpu")
         obj.encoder_ = FeatureEncoder.from_dict(meta["encoder"])
-        obj.state_ = obj.family_.rebuild(obj.model_, meta["hparams"], meta["info"], folder.tensors, obj.device_)
-        obj.info_ = obj.state_.extra["info"]
         try:
+            obj.state_ = obj.family_.rebuild(obj.model_, meta["hparams"], meta["info"], folder.tensors, obj.device_)
             obj.state_.module.load_state_dict(folder.tensors)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{folder.path}: the weights do not fit the recorded model "
-                              f"{meta['model']!r} ({str(exc).splitlines()[0]})") from None
+                              f"{meta['model']!r} ({(str(exc).splitlines() or [type(exc).__name__])[0]})") from None
+        obj.info_ = obj.state_.extra["info"]
         obj.state_.module.eval()
         return obj

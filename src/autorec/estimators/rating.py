@@ -208,13 +208,13 @@ class Recommender(ParamsMixin):
         rec._check_arguments()
         rec.train_config_ = TrainConfig.resolve(meta["train"])
         rec.device_ = resolve_device("auto" if meta["train"].get("device") == "auto" else "cpu")
-        state = rec.family_.rebuild(rec.model_, meta["hparams"], meta["shapes"], tensors, rec.device_)
         module_state = {k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")}
         try:
+            state = rec.family_.rebuild(rec.model_, meta["hparams"], meta["shapes"], tensors, rec.device_)
             state.module.load_state_dict(module_state)
-        except RuntimeError as exc:  # missing, unexpected or mis-shaped weights
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:  # missing, unexpected or mis-shaped
             raise ConfigError(f"{folder.path}: the weights do not fit the recorded model "
-                              f"{meta['model']!r} ({str(exc).splitlines()[0]})") from None
+                              f"{meta['model']!r} ({(str(exc).splitlines() or [type(exc).__name__])[0]})") from None
         state.module.eval()
         rec.state_ = state
         rec.user_ids_ = ids_from_json(meta["user_ids"])

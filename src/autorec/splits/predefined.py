@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.interactions import Interactions
+from ..datasets.movielens import read_ml100k_ratings  # the one strict reader of the format
 from ..errors import ConfigError, DataError
 from .protocols import _assemble, _check_fraction, _check_seed, _round_half_up
 from .split import Split
@@ -164,10 +165,6 @@ def ml100k_split_files(data_path: str | Path, name: str) -> tuple[Path, Path]:
 def read_ml100k_split_frames(data_path: str | Path, name: str
                              ) -> tuple[pd.DataFrame, pd.DataFrame, Path, Path]:
     """(base_frame, test_frame, base_path, test_path) of a predefined ML-100K split."""
-    from ..datasets.movielens import (
-        read_ml100k_ratings,  # the one strict reader of the format
-    )
-
     base_path, test_path = ml100k_split_files(data_path, name)
     return read_ml100k_ratings(base_path), read_ml100k_ratings(test_path), base_path, test_path
 
