@@ -23,3 +23,11 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"AUTOREC_DATA_DIR={value} is not a folder: real-data test skipped")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    # markers used consistently: a test that reads the real datasets is a realdata test,
+    # whether or not its author remembered the mark (`-m "not realdata"` then really skips it)
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()) and item.get_closest_marker("realdata") is None:
+            item.add_marker(pytest.mark.realdata)

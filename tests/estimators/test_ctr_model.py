@@ -58,6 +58,7 @@ def test_unknown_model_is_named():
         CTRModel("deepfn").fit(planted_table(50))
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 def test_cli_train_on_the_criteo_sample(data_dir, tmp_path):
     import subprocess

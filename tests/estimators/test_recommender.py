@@ -104,6 +104,7 @@ def _cli(*args, cwd=None):
                           cwd=cwd, env={"AUTOREC_NO_PROGRESS": "1", "PATH": "/usr/bin:/bin"})
 
 
+@pytest.mark.slow
 def test_cli_train_writes_the_run_folder(tmp_path):
     csv = tmp_path / "ratings.csv"
     planted().to_csv(csv, index=False)
@@ -122,6 +123,7 @@ def test_cli_train_writes_the_run_folder(tmp_path):
     assert rec.predict([100], [0]).shape == (1,)
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line_and_non_zero(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("user,item,rating\n1,2,4\n1,3,abc\n")

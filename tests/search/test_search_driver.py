@@ -182,6 +182,7 @@ def test_durations_and_bad_settings():
         make_sampler("annealing", seed=0)
 
 
+@pytest.mark.slow
 def test_cli_search_runs_and_prints_a_leaderboard(tmp_path):
     csv = tmp_path / "ratings.csv"
     planted(40, 25, seed=5).to_csv(csv, index=False)

@@ -204,6 +204,7 @@ def test_shared_budget_stops_the_optimize_loop(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ resume after a kill
 
 
+@pytest.mark.slow
 def test_resume_after_killed_process_sqlite_heartbeat(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
     results, evaluated = _workers(tmp_path, url, n_workers=1, n_trials=10, kill_at=4, sleep=0.0, grace=1)
@@ -242,6 +243,7 @@ def test_resume_journal_with_fail_running(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ several workers, one study
 
 
+@pytest.mark.slow
 def test_two_workers_share_a_sqlite_study(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'study.db'}"
     results, evaluated = _workers(tmp_path, url, n_workers=2, n_trials=N_SHARED)
@@ -249,6 +251,7 @@ def test_two_workers_share_a_sqlite_study(tmp_path: Path) -> None:
     _check_shared_run(optuna.load_study(study_name="shared", storage=url), evaluated, 2)
 
 
+@pytest.mark.slow
 def test_two_workers_share_a_journal_study(tmp_path: Path) -> None:
     url = f"journal:{tmp_path / 'study.log'}"
     results, evaluated = _workers(tmp_path, url, n_workers=2, n_trials=N_SHARED)
