@@ -36,3 +36,18 @@ class ParamsMixin:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+class FittedModelMixin:
+    """What a fitted single-model estimator exposes: ``state_`` (the family's FittedState)."""
+
+    @property
+    def hparams_(self) -> dict:
+        """Every hyperparameter value the fitted architecture depends on."""
+        self._check_fitted()
+        return self.state_.hparams
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "state_"):
+            name = type(self).__name__
+            raise ConfigError(f"this {name} is not fitted yet: call fit() or {name}.load()")

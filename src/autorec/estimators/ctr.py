@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..families import canonical_name, get_family, model_names
 from ..io import read_model_folder, write_model_folder
 from ..train.engine import TrainConfig, fit, resolve_device, seed_everything
-from .base import ParamsMixin
+from .base import FittedModelMixin, ParamsMixin
 
 FORMAT = "autorec-ctr-model"
 FORMAT_VERSION = 1
@@ -35,7 +35,7 @@ def ctr_model_names() -> list[str]:
     return model_names("ctr")
 
 
-class CTRModel(ParamsMixin):
+class CTRModel(FittedModelMixin, ParamsMixin):
     """``model``: a CTR model name; ``params``: its hyperparameters; ``train``: training
     settings; ``min_count``: categories seen fewer times in training share the
     out-of-vocabulary code; ``dense_transform``: ``"log"`` or ``"none"`` for dense fields."""
@@ -78,16 +78,6 @@ class CTRModel(ParamsMixin):
     def module_(self) -> torch.nn.Module:
         self._check_fitted()
         return self.state_.module
-
-    @property
-    def hparams_(self) -> dict:
-        """Every hyperparameter value the fitted architecture depends on."""
-        self._check_fitted()
-        return self.state_.hparams
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "state_"):
-            raise ConfigError("this CTRModel is not fitted yet: call fit() or CTRModel.load()")
 
     def _predict_encoded(self, enc: EncodedFeatures) -> np.ndarray:
         return self.family_.predict(self.state_, enc)

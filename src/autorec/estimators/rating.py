@@ -26,13 +26,13 @@ from ..errors import ConfigError
 from ..families import PairTargets, canonical_name, get_family
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
-from .base import ParamsMixin
+from .base import FittedModelMixin, ParamsMixin
 
 FORMAT = "autorec-model"
 FORMAT_VERSION = 1
 
 
-class Recommender(ParamsMixin):
+class Recommender(FittedModelMixin, ParamsMixin):
     """A rating-prediction model with original-id input and a portable artifact.
 
     ``model``: a rating model name (``autorec models``); ``params``: its hyperparameters
@@ -96,17 +96,7 @@ class Recommender(ParamsMixin):
         self.state_.module.eval()
         return self
 
-    @property
-    def hparams_(self) -> dict:
-        """Every hyperparameter value the fitted architecture depends on."""
-        self._check_fitted()
-        return self.state_.hparams
-
     # ------------------------------------------------------------------ prediction
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "state_"):
-            raise ConfigError("this Recommender is not fitted yet: call fit() or Recommender.load()")
-
     def _predict_index_raw(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predictions for index pairs: model output, default for unseen, clipped."""
         users = np.asarray(users, dtype=np.int64)

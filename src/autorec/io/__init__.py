@@ -8,7 +8,6 @@ from .artifact import (
     META_FILE,
     WEIGHTS_FILE,
     ArtifactFolder,
-    finite_float,
     folder_format,
     ids_from_json,
     ids_to_json,
@@ -22,7 +21,7 @@ from .artifact import (
 )
 
 __all__ = [
-    "ENSEMBLE_FILE", "META_FILE", "WEIGHTS_FILE", "ArtifactFolder", "finite_float", "folder_format", "ids_from_json",
+    "ENSEMBLE_FILE", "META_FILE", "WEIGHTS_FILE", "ArtifactFolder", "folder_format", "ids_from_json",
     "ids_to_json", "model_dir", "read_json", "read_model_folder", "replace_folder", "to_jsonable", "write_json_atomic",
     "write_model_folder",
 ]

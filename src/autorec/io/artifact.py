@@ -14,7 +14,6 @@ by a newer autorec, its weights are readable) and hands back the metadata and te
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -229,13 +228,3 @@ def replace_folder(tmp: Path, path: Path) -> None:
     else:
         os.replace(tmp, path)
 
-
-def finite_float(value: Any, where: str) -> float:
-    """``value`` as a finite float; anything else is a ConfigError naming ``where``."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-    return out
