@@ -81,6 +81,7 @@ def train_and_evaluate(problem: Problem, model: str, settings: Mapping[str, Any]
         "train_seconds": round(est.fit_seconds_, 3),
         "epochs": len(est.history_.epochs),
         "best_epoch": est.history_.best_epoch,
+        "threads": est.history_.threads,
     }
     if out is not None:
         write_run(out, est, result)

@@ -123,3 +123,12 @@ def test_bf16_precision_runs_forward_passes_under_autocast_only(optimizer, lr):
 def test_bad_settings_name_the_setting(bad):
     with pytest.raises(ConfigError, match=next(iter(bad))):
         TrainConfig(**bad)
+
+
+def test_the_run_records_the_threads_it_took():
+    import torch
+
+    hist = fit(LinearTask(), TrainConfig(lr=0.05, max_epochs=1, patience=0, progress=False, threads=1))
+    assert hist.threads == 1 and torch.get_num_threads() == 1
+    hist = fit(LinearTask(), TrainConfig(lr=0.05, max_epochs=1, patience=0, progress=False))
+    assert 1 <= hist.threads <= torch.get_num_threads() <= max(1, len(__import__("os").sched_getaffinity(0)))

@@ -79,6 +79,7 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
             raise  # track_failures records the error; the search goes on
         trial.set_user_attr("epochs", len(est.history_.epochs))
         trial.set_user_attr("best_epoch", est.history_.best_epoch)
+        trial.set_user_attr("threads", est.history_.threads)
         trial.set_user_attr("seconds", time.perf_counter() - started)
         return value
 

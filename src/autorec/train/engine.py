@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from .threads import choose_threads, training_slot
 
 OPTIMIZERS = ("adam", "adamw", "rprop", "lbfgs")
 FULL_BATCH_OPTIMIZERS = ("rprop", "lbfgs")
@@ -48,7 +49,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     progress: bool | None = None  # None: a bar only when stderr is a terminal
-    threads: int | None = None  # torch intra-op threads; None leaves torch's default
+    threads: int | None = None  # torch intra-op threads; None: the free cores (train/threads.py)
     # "bf16": training forward passes under autocast, so matrix products run in bfloat16 while
     # weights, gradients, optimizer state, losses and all evaluation stay float32 (mixed
     # precision).  About twice the matrix-product rate on CPUs with AVX512-BF16 or AMX and on
@@ -63,6 +64,9 @@ class TrainConfig:
         for name in ("lr", "batch_size", "max_epochs"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            raise ConfigError(f"threads must be a positive integer or unset, got {self.threads!r}")
         for name in ("weight_decay", "l2", "patience", "min_delta"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)!r}")
@@ -131,6 +135,7 @@ class History:
     stopped_early: bool = False
     stop_reason: str = ""
     seconds: float = 0.0
+    threads: int | None = None  # the torch threads the run took
 
     def rows(self) -> list[dict]:
         out = []
@@ -206,10 +211,19 @@ def fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None 
     """Train ``task.module`` in place; returns the history with the best epoch restored.
 
     ``on_epoch(epoch, validation)`` runs after each validated epoch (the search reports to its
-    pruner there; raising ``optuna.TrialPruned`` stops the run).
+    pruner there; raising ``optuna.TrialPruned`` stops the run).  Without ``cfg.threads`` the
+    run takes the free cores of this machine, shared with other autorec processes training
+    here (:mod:`autorec.train.threads`); ``History.threads`` says how many it took.
     """
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    with training_slot():
+        threads = cfg.threads or choose_threads()
+        torch.set_num_threads(threads)
+        hist = _fit(task, cfg, on_epoch)
+    hist.threads = threads
+    return hist
+
+
+def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None) -> History:
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     module = task.module
