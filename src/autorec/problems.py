@@ -50,7 +50,8 @@ class Problem(Protocol):
     def default_models(self) -> list[str]: ...
     def search_params(self, model: str, hp: HyperParameters) -> dict: ...
     def fit(self, model: str, params: Mapping[str, Any], train: Mapping[str, Any], on_epoch=None,
-            full: bool = False, options: Mapping[str, Any] | None = None): ...
+            full: bool = False, options: Mapping[str, Any] | None = None, deadline: float | None = None): ...
+    def load_estimator(self, path: Path): ...
     def predict(self, estimator, part: str) -> np.ndarray: ...
     def target(self, part: str) -> np.ndarray: ...
     def scores(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]: ...
@@ -106,12 +107,16 @@ class RatingProblem(_Common):
     def search_params(self, model: str, hp: HyperParameters) -> dict:
         return self.family(model).search_params(model, hp, self.data)
 
-    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None) -> Recommender:
+    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None,
+            deadline: float | None = None) -> Recommender:
         opts = {"default_rating": self.default_rating, **dict(options or {})}
         rec = Recommender(model=model, params=params, train=train, **opts)
         if full:  # train + validation, for a refit at the end
-            return rec.fit(self.split.train.concat(self.split.validation), None, on_epoch=on_epoch)
-        return rec.fit(self.split.train, self.split.validation, on_epoch=on_epoch)
+            return rec.fit(self.split.train.concat(self.split.validation), None, on_epoch=on_epoch, deadline=deadline)
+        return rec.fit(self.split.train, self.split.validation, on_epoch=on_epoch, deadline=deadline)
+
+    def load_estimator(self, path: Path) -> Recommender:
+        return Recommender.load(path)
 
     def _part(self, part: str) -> Interactions | None:
         if part not in PARTS:
@@ -162,12 +167,16 @@ class CTRProblem(_Common):
             self._info = DataInfo.from_encoded(enc, task="ctr")
         return self.family(model).search_params(model, hp, self._info)
 
-    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None) -> CTRModel:
+    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None,
+            deadline: float | None = None) -> CTRModel:
         rec = CTRModel(model, params=params, train=train, **dict(options or {}))
         if full:
             rows = np.sort(np.concatenate([self.rows["train"], self.rows["validation"]]))
-            return rec.fit(self.table, rows, None, on_epoch=on_epoch)
-        return rec.fit(self.table, self.rows["train"], self.rows["validation"], on_epoch=on_epoch)
+            return rec.fit(self.table, rows, None, on_epoch=on_epoch, deadline=deadline)
+        return rec.fit(self.table, self.rows["train"], self.rows["validation"], on_epoch=on_epoch, deadline=deadline)
+
+    def load_estimator(self, path: Path) -> CTRModel:
+        return CTRModel.load(path)
 
     def target(self, part: str) -> np.ndarray:
         if part not in PARTS:

@@ -132,3 +132,17 @@ def test_the_run_records_the_threads_it_took():
     assert hist.threads == 1 and torch.get_num_threads() == 1
     hist = fit(LinearTask(), TrainConfig(lr=0.05, max_epochs=1, patience=0, progress=False))
     assert 1 <= hist.threads <= torch.get_num_threads() <= max(1, len(__import__("os").sched_getaffinity(0)))
+
+
+def test_a_deadline_stops_training_before_the_next_batch_keeping_the_best_epoch():
+    import time
+
+    task = LinearTask()
+    cfg = TrainConfig(lr=0.05, max_epochs=10_000, patience=0, progress=False, batch_size=4)
+    t0 = time.monotonic()
+    hist = fit(task, cfg, deadline=t0 + 0.5)
+    assert time.monotonic() - t0 < 1.5
+    assert hist.stop_reason == "deadline" and hist.stopped_early
+    assert 1 <= len(hist.epochs) < 10_000 and hist.best_epoch is not None
+    past = fit(LinearTask(), cfg, deadline=time.monotonic() - 1)
+    assert past.epochs == [] and past.stop_reason == "deadline" and past.best_epoch is None

@@ -6,6 +6,7 @@ Imports of the package's heavy modules (torch) happen inside the commands, so th
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -46,7 +47,8 @@ def search(
     split: str = typer.Option("random-90-10", "--split", help="Named split protocol (see `autorec splits`)."),
     tuner: str = typer.Option("tpe", "--tuner", help="random | greedy | bayesian | tpe"),
     trials: Optional[int] = typer.Option(20, "--trials", help="Total trials of the study (resumes count)."),
-    time_budget: Optional[str] = typer.Option(None, "--time-budget", help="e.g. 30m, 2h."),
+    time_budget: Optional[str] = typer.Option(
+        None, "--time-budget", help="Wall time for the whole command, results included, e.g. 30m, 2h."),
     trial_timeout: Optional[str] = typer.Option(None, "--trial-timeout", help="Per-trial limit, e.g. 5m."),
     models: Optional[str] = typer.Option(None, "--models", help="Comma-separated model names (default: all for the task)."),
     pruner: str = typer.Option("hyperband", "--pruner", help="none | median | successive-halving | hyperband"),
@@ -63,6 +65,7 @@ def search(
     out: Path = typer.Option(..., "--out", "-o"),
 ) -> None:
     """Search models and hyperparameters; write the leaderboard, the best model, the ensemble and plots."""
+    started = time.monotonic()  # --time-budget counts from here: loading the data is part of the command
     from ..families import canonical_name, model_names
     from ..problems import load_problem
     from ..runs import parse_settings
@@ -86,7 +89,7 @@ def search(
                          [m.strip() for m in warm_start.split(",") if m.strip()])
     progress, on_trial = _progress_callback(trials)
     with progress:
-        result = run_search(problem, cfg, out, on_trial=on_trial)
+        result = run_search(problem, cfg, out, on_trial=on_trial, started=started)
     _print_summary(out, result)
 
 

@@ -53,7 +53,10 @@ class CTRModel(FittedModelMixin, ParamsMixin):
         self.family_ = get_family(self.model, "ctr")
         self.model_ = canonical_name(self.model, "ctr")
 
-    def fit(self, table: FeatureTable, train_rows=None, val_rows=None, on_epoch=None) -> "CTRModel":
+    def fit(self, table: FeatureTable, train_rows=None, val_rows=None, on_epoch=None,
+            deadline: float | None = None) -> "CTRModel":
+        """Fit the encoder and the model on ``train_rows`` with early stopping on ``val_rows``
+        (``on_epoch`` and ``deadline`` as in :meth:`autorec.Recommender.fit`)."""
         self._check_arguments()
         cfg = TrainConfig.resolve(self.train, self.family_.train_defaults(self.model_))
         self.train_config_ = cfg
@@ -69,7 +72,7 @@ class CTRModel(FittedModelMixin, ParamsMixin):
         self.state_ = self.family_.build(self.model_, dict(self.params or {}), self.info_, self.device_, seed=cfg.seed)
         adapter = self.family_.adapter(self.state_, enc, val, cfg, self._predict_encoded)
         t0 = time.perf_counter()
-        self.history_ = fit(adapter, cfg, on_epoch=on_epoch)
+        self.history_ = fit(adapter, cfg, on_epoch=on_epoch, deadline=deadline)
         self.fit_seconds_ = time.perf_counter() - t0
         self.state_.module.eval()
         return self

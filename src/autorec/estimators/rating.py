@@ -65,9 +65,10 @@ class Recommender(FittedModelMixin, ParamsMixin):
             raise ConfigError(f"default_rating must be 'global_mean' or a number, got {d!r}")
 
     def fit(self, train: Interactions, validation: Interactions | None = None,
-            on_epoch=None) -> "Recommender":
+            on_epoch=None, deadline: float | None = None) -> "Recommender":
         """Train on ``train`` with early stopping on ``validation``; ``on_epoch(epoch, metrics)``
-        runs after each validated epoch (the search reports to its pruner there)."""
+        runs after each validated epoch (the search reports to its pruner there); training
+        ends at ``deadline`` (``time.monotonic()``) keeping the best epoch so far."""
         self._check_arguments()
         if train.implicit:
             raise ConfigError("this estimator predicts ratings; the data is implicit feedback")
@@ -91,7 +92,7 @@ class Recommender(FittedModelMixin, ParamsMixin):
             val = PairTargets(validation.users, validation.items, validation.ratings)
         adapter = self.family_.adapter(self.state_, train, val, cfg, self._predict_index_raw)
         t0 = time.perf_counter()
-        self.history_: History = fit(adapter, cfg, on_epoch=on_epoch)
+        self.history_: History = fit(adapter, cfg, on_epoch=on_epoch, deadline=deadline)
         self.fit_seconds_ = time.perf_counter() - t0
         self.state_.module.eval()
         return self

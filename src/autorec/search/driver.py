@@ -22,7 +22,8 @@ from ..hparams import OptunaHP
 from ..io import to_jsonable
 from ..problems import Problem
 from ..train.engine import StopTraining
-from .results import finalize
+from .budget import Budget
+from .results import KeptModels, finalize
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, suggest, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, track_failures
@@ -30,10 +31,13 @@ from .tuners import make_pruner, make_sampler
 
 
 def run_search(problem: Problem, settings: SearchSettings, out: Path,
-               on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> dict:
+               on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+               started: float | None = None) -> dict:
     """Run (or resume) the study on ``problem`` (a :class:`~autorec.problems.RatingProblem` or
     :class:`~autorec.problems.CTRProblem`) and write everything into ``out``; returns
-    metrics.json's dict."""
+    metrics.json's dict.  ``settings.time_budget`` bounds everything from ``started``
+    (``time.monotonic()``, default: now), the results included (:mod:`.budget`)."""
+    budget = Budget(settings.time_budget, started)
     problem.require_validation()
     check_fixed(settings, problem)
     out = Path(out)
@@ -51,6 +55,12 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
     if not study.trials:
         for model in warm_start_models(settings, problem.task):
             study.enqueue_trial(defaults_as_params(settings, problem, model), skip_if_exists=True)
+
+    kept = KeptModels(out / "trials", settings.ensemble_size, problem)
+
+    def trials_deadline() -> float | None:
+        refit = _best_seconds(study, problem) if settings.refit_full else 0.0
+        return budget.trials_deadline(refit)
 
     def objective(trial: optuna.Trial) -> float:
         hp = OptunaHP(trial)
@@ -70,7 +80,11 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
                 raise StopTraining("per-trial time limit")
 
         try:
-            est = problem.fit(model, params, train, on_epoch=on_epoch)
+            est = problem.fit(model, params, train, on_epoch=on_epoch, deadline=trials_deadline())
+            if est.history_.stop_reason == "deadline":
+                trial.set_user_attr("stopped_by_budget", True)
+                if not est.history_.epochs:
+                    raise optuna.TrialPruned("the time budget ran out during its first epoch")
             value = problem.scores(problem.target("validation"), problem.predict(est, "validation"))[problem.metric]
         except BaseException as exc:
             trial.set_user_attr("seconds", time.perf_counter() - started)
@@ -81,17 +95,34 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
         trial.set_user_attr("best_epoch", est.history_.best_epoch)
         trial.set_user_attr("threads", est.history_.threads)
         trial.set_user_attr("seconds", time.perf_counter() - started)
+        trial.set_user_attr("kept", kept.offer(study, trial.number, value, est))
         return value
 
+    def stop_at_deadline(study: optuna.Study, _trial) -> None:
+        deadline = trials_deadline()
+        if deadline is not None and time.monotonic() >= deadline:
+            study.stop()
+
     n_left = remaining_budget(study, settings.n_trials) if settings.n_trials else None
-    callbacks = []
+    callbacks = [stop_at_deadline]
     if settings.n_trials:
         callbacks.append(SharedBudget(settings.n_trials))  # workers on one study share the total
     if on_trial is not None:
         callbacks.append(on_trial)
     t0 = time.perf_counter()
-    if n_left is None or n_left > 0:
-        study.optimize(track_failures(objective), n_trials=n_left, timeout=settings.time_budget,
+    deadline = trials_deadline()
+    timeout = None if deadline is None else deadline - time.monotonic()
+    if (n_left is None or n_left > 0) and (timeout is None or timeout > 0):
+        study.optimize(track_failures(objective), n_trials=n_left, timeout=timeout,
                        callbacks=callbacks, catch=(Exception,), gc_after_trial=True)
     search_seconds = time.perf_counter() - t0
-    return finalize(study, problem, settings, out, search_seconds)
+    return finalize(study, problem, settings, out, search_seconds, kept=kept, budget=budget)
+
+
+def _best_seconds(study: optuna.Study, problem: Problem) -> float:
+    """Training time of the best complete trial so far (what a full refit of it will cost)."""
+    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+    if not done:
+        return 0.0
+    best = min(done, key=lambda t: (problem.sort_key(t.value), t.number))
+    return float(best.user_attrs.get("seconds", 0.0))

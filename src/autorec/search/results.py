@@ -6,6 +6,7 @@ validation), and the plots.  Each step is its own function; :func:`finalize` run
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,12 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import ConfigError
 from ..estimators import Ensemble
-from ..io import write_json_atomic
+from ..io import read_json, write_json_atomic
 from ..plots import plot_importances, plot_leaderboard, plot_optimization_history
 from ..problems import Problem
 from ..runs import write_run
+from ..train.engine import History
+from .budget import Budget
 from .ensemble import caruana_ensemble
 from .settings import SearchSettings
 
@@ -57,12 +60,61 @@ def completed(study: optuna.Study, problem: Problem) -> list[FrozenTrial]:
     return sorted(done, key=lambda t: (problem.sort_key(t.value), t.number))
 
 
+class KeptModels:
+    """The trained models of the best trials so far (as many as the ensemble may draw from), in
+    ``out/trials/trial-N/``, so that the results need no retraining: a model folder plus
+    ``history.json``.  A trial whose folder is missing (another worker's, or one written before
+    a kill) is refitted instead."""
+
+    def __init__(self, folder: Path, size: int, problem: Problem) -> None:
+        self.folder, self.size, self.problem = Path(folder), max(1, size), problem
+
+    def _path(self, number: int) -> Path:
+        return self.folder / f"trial-{number}"
+
+    def offer(self, study: optuna.Study, number: int, value: float, est) -> bool:
+        """Keep ``est`` if trial ``number`` (``value``) is among the best; drop the ones it displaces."""
+        ranked = [(t.value, t.number) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                  if t.number != number]
+        ranked.append((value, number))
+        ranked.sort(key=lambda vn: (self.problem.sort_key(vn[0]), vn[1]))
+        keep = {n for _, n in ranked[: self.size]}
+        kept = number in keep
+        if kept:
+            path = est.save(self._path(number))
+            write_json_atomic(path / "history.json", est.history_.to_dict())
+        for _, n in ranked:
+            if n not in keep and self._path(n).exists():
+                shutil.rmtree(self._path(n), ignore_errors=True)
+        return kept
+
+    def load(self, number: int):
+        path = self._path(number)
+        if not (path / "history.json").exists():
+            return None
+        try:
+            est = self.problem.load_estimator(path)
+            est.history_ = History.from_dict(read_json(path / "history.json"))
+        except (ConfigError, TypeError, KeyError):
+            return None  # damaged: refit instead
+        est.fit_seconds_ = est.history_.seconds
+        return est
+
+
 def refit(problem: Problem, trial: FrozenTrial):
     """The trial's model again, for the epochs it ran (a per-trial time limit may have cut it
     short): fits are deterministic (same seed, same settings), so this is the trial's model."""
     train = dict(trial.user_attrs["train"])
     train["max_epochs"] = int(trial.user_attrs.get("epochs") or train["max_epochs"])
     est = problem.fit(trial.user_attrs["model"], trial.user_attrs["params"], train)
+    return est, problem.predict(est, "validation")
+
+
+def trained(problem: Problem, trial: FrozenTrial, kept: KeptModels | None):
+    """The trial's model and its validation predictions: the kept one, else a refit."""
+    est = kept.load(trial.number) if kept is not None else None
+    if est is None:
+        return refit(problem, trial)
     return est, problem.predict(est, "validation")
 
 
@@ -106,16 +158,17 @@ def write_plots(study: optuna.Study, board: pd.DataFrame, out: Path, problem: Pr
 
 
 def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, out: Path,
-             search_seconds: float) -> dict:
-    """Leaderboard, best model (refitted, tested once, saved as the run's ``model/``),
-    ensemble, plots; returns metrics.json's dict."""
+             search_seconds: float, kept: KeptModels | None = None, budget: Budget | None = None) -> dict:
+    """Leaderboard, best model (the kept one or a refit, tested once, saved as the run's
+    ``model/``), ensemble, plots; returns metrics.json's dict.  Past the budget's deadline,
+    ensemble members that would need a refit are left out."""
     board = leaderboard(study, problem.metric, problem.direction)
     write_leaderboard(board, out)
     ranked = completed(study, problem)
     if not ranked:
         raise ConfigError(f"no trial completed (of {len(study.trials)}); see {out / 'leaderboard.csv'} for the errors")
     best = ranked[0]
-    best_est, best_val = refit(problem, best)
+    best_est, best_val = trained(problem, best, kept)
     result = {
         "task": problem.task,
         "model": best.user_attrs["model"],
@@ -142,9 +195,17 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     result["epochs"] = len(final.history_.epochs)
     write_run(out, final, result)
 
-    members = ranked[: max(1, settings.ensemble_size)]
+    members, fitted = [best], [(best_est, best_val)]
+    for t in ranked[1: max(1, settings.ensemble_size)]:
+        est = kept.load(t.number) if kept is not None else None
+        if est is not None:
+            members.append(t)
+            fitted.append((est, problem.predict(est, "validation")))
+        elif budget is None or budget.left() is None or budget.left() > 0:
+            members.append(t)
+            fitted.append(refit(problem, t))
+        # else: past the deadline, a member that needs retraining is left out
     if len(members) > 1:
-        fitted = [(best_est, best_val)] + [refit(problem, t) for t in members[1:]]
         key, info = build_ensemble(problem, members, fitted, out)
         result[key] = info
         write_json_atomic(out / "metrics.json", result)

@@ -137,6 +137,14 @@ class History:
     seconds: float = 0.0
     threads: int | None = None  # the torch threads the run took
 
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        epochs = [EpochRecord(**e) for e in d.get("epochs", [])]
+        return cls(**{**{k: v for k, v in d.items() if k != "epochs"}, "epochs": epochs})
+
     def rows(self) -> list[dict]:
         out = []
         for r in self.epochs:
@@ -207,23 +215,29 @@ def training_precision(cfg: TrainConfig, device: torch.device):
     return contextlib.nullcontext()
 
 
-def fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None = None) -> History:
+def fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None = None,
+        deadline: float | None = None) -> History:
     """Train ``task.module`` in place; returns the history with the best epoch restored.
 
     ``on_epoch(epoch, validation)`` runs after each validated epoch (the search reports to its
     pruner there; raising ``optuna.TrialPruned`` stops the run).  Without ``cfg.threads`` the
     run takes the free cores of this machine, shared with other autorec processes training
     here (:mod:`autorec.train.threads`); ``History.threads`` says how many it took.
+
+    ``deadline`` (a ``time.monotonic()`` value) ends training when it passes, checked before
+    every mini-batch: the partial epoch is dropped, the best validated epoch restored and
+    ``stop_reason`` is ``"deadline"`` (no epoch at all if it passed during the first).
     """
     with training_slot():
         threads = cfg.threads or choose_threads()
         torch.set_num_threads(threads)
-        hist = _fit(task, cfg, on_epoch)
+        hist = _fit(task, cfg, on_epoch, deadline)
     hist.threads = threads
     return hist
 
 
-def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None) -> History:
+def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None,
+         deadline: float | None) -> History:
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     module = task.module
@@ -251,6 +265,9 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
 
     try:
         for epoch in range(1, cfg.max_epochs + 1):
+            if deadline is not None and time.monotonic() >= deadline:
+                hist.stopped_early, hist.stop_reason = True, "deadline"
+                break
             t0 = time.perf_counter()
             module.train()
             order = rng.permutation(n)
@@ -269,7 +286,11 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
                 train_loss = float(opt.step(closure))
             else:
                 total = None  # summed on the model's device: one read-back per epoch
+                out_of_time = False
                 for idx in chunks:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        out_of_time = True
+                        break
                     opt.zero_grad(set_to_none=True)
                     with training_precision(cfg, device):
                         loss = task.batch_loss(idx)
@@ -277,6 +298,9 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
                     opt.step()
                     part = loss.detach().double()
                     total = part if total is None else total + part
+                if out_of_time:  # the partial epoch is neither validated nor kept as best
+                    hist.stopped_early, hist.stop_reason = True, "deadline"
+                    break
                 train_loss = float(total) if total is not None else 0.0
             if not math.isfinite(train_loss):
                 raise FloatingPointError(
@@ -314,7 +338,7 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
             progress.stop()
     if best_state is not None:
         module.load_state_dict(best_state)
-    else:
+    elif hist.epochs:
         hist.best_epoch = len(hist.epochs)
     hist.seconds = time.perf_counter() - start
     return hist

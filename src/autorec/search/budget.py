@@ -1,0 +1,44 @@
+"""The time budget of a whole search command: trials, the final refit, the ensemble, the plots.
+
+``--time-budget`` is a deadline for everything, counted from the start of the command.  Trials
+run until the *trials' deadline*, which leaves a reserve for what comes after them: the
+results step (loading the kept models, the ensemble selection, the files and plots: 2% of the
+budget, at least 5 s) and, with ``--refit-full``, the retraining of the best configuration on
+train + validation (its trial's time, plus a quarter for the validation rows and headroom).
+A trial still training at the trials' deadline is stopped before its next mini-batch, keeping
+its best epoch so far; the study starts no trial after it.
+"""
+
+from __future__ import annotations
+
+import time
+
+RESERVE_FRACTION = 0.02
+RESERVE_MIN_SECONDS = 5.0
+REFIT_FULL_FACTOR = 1.25
+
+
+class Budget:
+    def __init__(self, seconds: float | None, started: float | None = None) -> None:
+        self.seconds = seconds
+        self.started = time.monotonic() if started is None else started
+
+    @property
+    def deadline(self) -> float | None:
+        return None if self.seconds is None else self.started + self.seconds
+
+    def reserve(self, refit_seconds: float = 0.0) -> float:
+        if self.seconds is None:
+            return 0.0
+        return max(RESERVE_MIN_SECONDS, RESERVE_FRACTION * self.seconds) + REFIT_FULL_FACTOR * refit_seconds
+
+    def trials_deadline(self, refit_seconds: float = 0.0) -> float | None:
+        """When trials must stop, leaving the reserve (``refit_seconds``: the best trial's time
+        when a full refit follows, else 0)."""
+        return None if self.seconds is None else self.started + self.seconds - self.reserve(refit_seconds)
+
+    def left(self) -> float | None:
+        return None if self.seconds is None else self.deadline - time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started

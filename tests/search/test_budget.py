@@ -1,0 +1,71 @@
+"""--time-budget bounds the whole search, results included; the best trials' models are kept so
+the results need no retraining."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import optuna
+import pytest
+
+import autorec.search.results as results
+from autorec.data import Interactions
+from autorec.problems import RatingProblem
+from autorec.search import SearchSettings, run_search
+from autorec.search.budget import Budget
+from autorec.splits import make_split
+
+from planted import planted
+
+
+@pytest.fixture(scope="module")
+def problem():
+    data = Interactions.from_frame(planted(80, 50, seed=7), rating_scale=(1, 5), name="planted")
+    return RatingProblem(data, make_split(data, "random-90-10", seed=0))
+
+
+def test_budget_reserve_and_deadlines():
+    b = Budget(600, started=100.0)
+    assert b.deadline == 700.0 and b.reserve() == pytest.approx(12.0)
+    assert b.trials_deadline() == pytest.approx(688.0)
+    assert b.trials_deadline(refit_seconds=40) == pytest.approx(638.0)
+    assert Budget(60, started=0).reserve() == 5.0  # at least 5 s
+    assert Budget(None).trials_deadline() is None and Budget(None).left() is None
+
+
+def test_the_budget_holds_for_the_whole_search_and_results_are_not_retrained(problem, tmp_path, monkeypatch):
+    def no_refit(*a, **k):
+        raise AssertionError("the results retrained a kept trial")
+
+    monkeypatch.setattr(results, "refit", no_refit)
+    s = SearchSettings(models=["i-autorec", "biased-mf"], tuner="random", n_trials=None, time_budget=12,
+                       max_epochs=100_000, patience=0, pruner="none", seed=0, ensemble_size=3,
+                       fixed={"i-autorec/hidden_units": 100})
+    t0 = time.monotonic()
+    result = run_search(problem, s, tmp_path, started=t0)
+    elapsed = time.monotonic() - t0
+    assert elapsed <= 12 * 1.05 + 1.0, elapsed  # everything, results included
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    # patience 0 and 100,000 epochs: only the budget ends a trial
+    assert any(t.user_attrs.get("stopped_by_budget") for t in study.trials)
+    kept = sorted(p.name for p in (tmp_path / "trials").iterdir())
+    complete = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
+                      key=lambda t: (t.value, t.number))
+    assert kept == sorted(f"trial-{t.number}" for t in complete[:3])
+    assert result["best_trial"] == complete[0].number
+    assert json.loads((tmp_path / "metrics.json").read_text())["test"]
+
+
+def test_kept_models_keep_the_best_and_drop_the_displaced(problem, tmp_path):
+    study = optuna.create_study()
+    kept = results.KeptModels(tmp_path, 2, problem)
+    est = problem.fit("mf", {"embedding_dim": 8}, {"max_epochs": 1, "progress": False})
+    for value in (0.9, 0.8, 0.95, 0.7):
+        trial = study.ask()
+        assert kept.offer(study, trial.number, value, est) == (value != 0.95)
+        study.tell(trial, value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trial-1", "trial-3"]
+    again = kept.load(3)
+    assert again.history_.epochs and again.model_ == "mf"
+    assert kept.load(0) is None  # displaced, so a refit would be needed
