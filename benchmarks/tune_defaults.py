@@ -1,0 +1,94 @@
+"""How the regularisation defaults are chosen: a validation sweep on data that no benchmark
+reports on (the bundled MovieLens latest-small and subsamples of it), never on test rows.
+
+For each model and each data variant, every value of the grid is trained with the model's
+other defaults on the training part of a random 90/10 split (81/9/10) and scored on the
+*validation* part; the test part is never scored.  Variants (all seeded):
+
+* ``full``: ml-latest-small (100,836 ratings, 610 users, 9,724 items);
+* ``users-50``: half of the users, with all their ratings;
+* ``sparse-10k``: 10,000 ratings drawn uniformly at random (about 16 per user, most items
+  with one or two): the small, sparse regime.
+
+The script prints the best value per variant and writes every score to
+``benchmarks/results/defaults_sweep.json``; docs/training.md says which default was taken.
+
+    python benchmarks/tune_defaults.py --out benchmarks/results/defaults_sweep.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+from _results import write_json  # noqa: E402
+
+from autorec import Recommender  # noqa: E402
+from autorec.datasets import load  # noqa: E402
+from autorec.splits import make_split  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+GRIDS = {
+    # AutoRec's lambda on the paper's scale (SSE + lambda/2 ||W||^2)
+    "i-autorec": ("l2", [300.0, 600.0, 1000.0, 2000.0]),
+    # Koren's per-rating L2 on the factors and biases a rating uses
+    "biased-mf": (("factors/l2", "rating_head/l2"), [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]),
+}
+
+
+def variants(seed: int):
+    data = load("ml-latest-small")
+    yield "full", data
+    rng = np.random.default_rng(seed)
+    users = rng.choice(data.n_users, size=data.n_users // 2, replace=False)
+    yield "users-50", data.take(np.flatnonzero(np.isin(data.users, users)))
+    yield "sparse-10k", data.take(np.sort(rng.choice(len(data), size=10_000, replace=False)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=",".join(GRIDS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=RESULTS / "defaults_sweep.json")
+    args = ap.parse_args()
+    rows = []
+    for name, data in variants(args.seed):
+        split = make_split(data, "random-90-10", seed=args.seed)
+        print(f"{name}: {len(data):,} ratings, {data.n_users} users, {data.n_items} items "
+              f"(train {len(split.train):,}, validation {len(split.validation):,})", flush=True)
+        for model in args.models.split(","):
+            keys, grid = GRIDS[model]
+            keys = (keys,) if isinstance(keys, str) else keys
+            scores = []
+            for value in grid:
+                settings = {k: value for k in keys}
+                train = {"progress": False, "seed": args.seed}
+                if "l2" in settings:
+                    train["l2"] = settings.pop("l2")
+                t0 = time.perf_counter()
+                rec = Recommender(model, params=settings, train=train).fit(split.train, split.validation)
+                pred = rec.predict_index(split.validation.users, split.validation.items)
+                rmse = float(np.sqrt(np.mean((pred - split.validation.ratings) ** 2)))
+                scores.append(rmse)
+                rows.append({"variant": name, "model": model, "value": value, "val_rmse": rmse,
+                             "epochs": len(rec.history_.epochs), "best_epoch": rec.history_.best_epoch,
+                             "n_ratings": len(data), "n_train": len(split.train),
+                             "seconds": round(time.perf_counter() - t0, 1)})
+                print(f"  {model:10s} {value:<8g} validation RMSE {rmse:.4f} ({len(rec.history_.epochs)} epochs)",
+                      flush=True)
+            print(f"  {model}: best {grid[int(np.argmin(scores))]:g}", flush=True)
+    write_json(args.out, {"benchmark": "defaults_sweep", "seed": args.seed, "machine": cpu_model(),
+                          "date": time.strftime("%Y-%m-%d"), "grids": {m: g for m, (_, g) in GRIDS.items()},
+                          "rows": rows})
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
