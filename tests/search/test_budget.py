@@ -69,3 +69,15 @@ def test_kept_models_keep_the_best_and_drop_the_displaced(problem, tmp_path):
     again = kept.load(3)
     assert again.history_.epochs and again.model_ == "mf"
     assert kept.load(0) is None  # displaced, so a refit would be needed
+
+
+def test_no_trial_takes_more_than_its_share_of_the_budget(problem, tmp_path):
+    s = SearchSettings(models=["biased-mf"], tuner="random", n_trials=None, time_budget=12, max_trial_share=0.2,
+                       max_epochs=100_000, patience=0, pruner="none", seed=0, ensemble_size=1)
+    run_search(problem, s, tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) >= 3  # 12 s at 20% each: several trials, not one that eats the budget
+    for t in done:
+        assert t.user_attrs["seconds"] <= 12 * 0.2 + 0.5
+        assert t.user_attrs.get("timed_out") or t.user_attrs.get("stopped_by_budget")

@@ -21,7 +21,6 @@ import optuna
 from ..hparams import OptunaHP
 from ..io import to_jsonable
 from ..problems import Problem
-from ..train.engine import StopTraining
 from .budget import Budget
 from .results import KeptModels, finalize
 from .settings import SearchSettings
@@ -75,16 +74,21 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
             if trial.should_prune():
                 trial.set_user_attr("epochs", epoch)
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
-            if settings.trial_timeout and time.perf_counter() - started > settings.trial_timeout:
-                trial.set_user_attr("timed_out", True)
-                raise StopTraining("per-trial time limit")
 
+        # a trial ends at the trials' deadline, or at its own limit (--trial-timeout, else a
+        # share of the budget: one slow model cannot eat the whole search)
+        budget_end = trials_deadline()
+        cap = settings.trial_timeout or (settings.max_trial_share * budget.seconds if budget.seconds else None)
+        own_end = None if cap is None else time.monotonic() + cap
+        deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)
         try:
-            est = problem.fit(model, params, train, on_epoch=on_epoch, deadline=trials_deadline())
+            est = problem.fit(model, params, train, on_epoch=on_epoch, deadline=deadline)
             if est.history_.stop_reason == "deadline":
-                trial.set_user_attr("stopped_by_budget", True)
+                by_budget = budget_end is not None and deadline == budget_end
+                trial.set_user_attr("stopped_by_budget" if by_budget else "timed_out", True)
                 if not est.history_.epochs:
-                    raise optuna.TrialPruned("the time budget ran out during its first epoch")
+                    raise optuna.TrialPruned(("the time budget" if by_budget else "its time limit")
+                                             + " ran out during its first epoch")
             value = problem.scores(problem.target("validation"), problem.predict(est, "validation"))[problem.metric]
         except BaseException as exc:
             trial.set_user_attr("seconds", time.perf_counter() - started)

@@ -16,6 +16,8 @@ class SearchSettings:
     n_trials: int | None = 20
     time_budget: float | None = None  # seconds for the whole search (this process)
     trial_timeout: float | None = None  # seconds per trial; the run keeps its best epoch so far
+    # without trial_timeout, the most of time_budget one trial may take (keeping its best epoch)
+    max_trial_share: float = 0.25
     pruner: str = "hyperband"
     pruner_min_epochs: int = 5  # no trial is pruned before this many epochs: early curves mislead
     max_epochs: int = 200
