@@ -14,6 +14,7 @@ its family, splits and metrics.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, Mapping, Protocol
 
@@ -27,9 +28,10 @@ from .datasets import load as load_dataset
 from .datasets import locate
 from .datasets.registry import REGISTRY
 from .errors import ConfigError
-from .estimators import CTRModel, Recommender
+from .estimators import CTRModel, Ensemble, Recommender
 from .families import Family, get_family, search_models
 from .hparams import HyperParameters
+from .io import read_array, write_array
 from .splits import Split, make_row_split, make_split
 
 PARTS = ("train", "validation", "test")
@@ -83,6 +85,10 @@ class _Common:
     def family(self, model: str) -> Family:
         return get_family(model, self.task)
 
+    def keep(self, estimator, path: Path) -> Path:
+        """Save a trial's estimator so that ``load_estimator`` gives it back (search/results.py)."""
+        return estimator.save(path)
+
     def default_models(self) -> list[str]:
         return search_models(self.task)
 
@@ -117,6 +123,27 @@ class RatingProblem(_Common):
 
     def load_estimator(self, path: Path) -> Recommender:
         return Recommender.load(path)
+
+    # the pool: every non-test rating (train + validation), for cross-validation
+    def pool_size(self) -> int:
+        return len(self.split.train) + len(self.split.validation)
+
+    def _pool(self) -> Interactions:
+        if getattr(self, "_pool_data", None) is None:
+            self._pool_data = self.split.train.concat(self.split.validation)
+        return self._pool_data
+
+    def pool_target(self) -> np.ndarray:
+        return self._pool().ratings
+
+    def fit_on(self, model, params, train, train_idx, val_idx, on_epoch=None, deadline=None) -> Recommender:
+        pool = self._pool()
+        rec = Recommender(model=model, params=params, train=train, default_rating=self.default_rating)
+        return rec.fit(pool.take(train_idx), pool.take(val_idx), on_epoch=on_epoch, deadline=deadline)
+
+    def predict_pool(self, estimator, idx) -> np.ndarray:
+        pool = self._pool()
+        return estimator.predict_index(pool.users[idx], pool.items[idx])
 
     def _part(self, part: str) -> Interactions | None:
         if part not in PARTS:
@@ -178,6 +205,25 @@ class CTRProblem(_Common):
     def load_estimator(self, path: Path) -> CTRModel:
         return CTRModel.load(path)
 
+    # the pool: every non-test row (train + validation), for cross-validation
+    def _pool(self) -> np.ndarray:
+        return np.sort(np.concatenate([self.rows["train"], self.rows["validation"]]))
+
+    def pool_size(self) -> int:
+        return len(self.rows["train"]) + len(self.rows["validation"])
+
+    def pool_target(self) -> np.ndarray:
+        return self.table.labels[self._pool()].astype(np.float64)
+
+    def fit_on(self, model, params, train, train_idx, val_idx, on_epoch=None, deadline=None) -> CTRModel:
+        pool = self._pool()
+        rec = CTRModel(model, params=params, train=train)
+        return rec.fit(self.table, pool[np.sort(train_idx)], pool[np.sort(val_idx)], on_epoch=on_epoch,
+                       deadline=deadline)
+
+    def predict_pool(self, estimator, idx) -> np.ndarray:
+        return estimator.predict_proba(self.table, self._pool()[idx])
+
     def target(self, part: str) -> np.ndarray:
         if part not in PARTS:
             raise ConfigError(f"part must be one of {PARTS}, got {part!r}")
@@ -194,6 +240,93 @@ class CTRProblem(_Common):
 
     def run_info(self, estimator) -> dict:
         return {"rows": {k: len(v) for k, v in self.rows.items()}}
+
+
+class CrossValidated:
+    """A problem whose configurations are scored by K-fold cross-validation on every non-test
+    row (train + validation), for data whose validation part is too small to select on.
+
+    Each fit trains K models, fold ``f``'s on the other folds with early stopping on fold ``f``
+    (the first fold's curve is what the pruner sees, so every trial is compared on the same
+    fold).  The configuration's score is the metric of the out-of-fold predictions, one per
+    pool row; the estimator returned is the *bag* of the K fold models (an `Ensemble` with equal
+    weights, as AutoGluon bags), so no model is refitted and every pool row trained K-1 of them.
+    "validation" below means the out-of-fold predictions of the pool; "test" is the base
+    problem's test part, untouched until the end.
+    """
+
+    def __init__(self, base, k: int = 5, seed: int = 0) -> None:
+        if k < 2:
+            raise ConfigError(f"cross-validation needs at least 2 folds, got {k}")
+        if base.pool_size() < 2 * k:
+            raise ConfigError(f"{base.pool_size()} non-test rows are too few for {k} folds")
+        self.base, self.k, self.seed = base, int(k), seed
+        order = np.random.default_rng([seed, 7]).permutation(base.pool_size())
+        self.folds = [np.sort(f) for f in np.array_split(order, self.k)]
+        for name in ("task", "metric", "direction", "metric_names", "options", "name"):
+            setattr(self, name, getattr(base, name))
+        self.split_name = f"{base.split_name} ({self.k}-fold cross-validation on train + validation)"
+
+    def __getattr__(self, name):  # family, default_models, search_params, better, sort_key, describe, ...
+        return getattr(self.base, name)
+
+    def require_validation(self) -> None:
+        pass  # the folds are the validation
+
+    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None, deadline=None):
+        members, oof, seconds = [], np.full(self.base.pool_size(), np.nan), 0.0
+        start = time.monotonic()
+        for f, held in enumerate(self.folds):
+            rest = np.concatenate([g for i, g in enumerate(self.folds) if i != f])
+            # each fold gets its share of the time left, so that a limit leaves every fold trained
+            fold_deadline = None if deadline is None else start + (deadline - start) * (f + 1) / self.k
+            est = self.base.fit_on(model, params, train, rest, held, on_epoch=on_epoch if f == 0 else None,
+                                   deadline=fold_deadline)
+            oof[held] = self.base.predict_pool(est, held)
+            seconds += est.fit_seconds_
+            members.append(est)
+            if not est.history_.epochs:
+                break  # its share ended before one epoch: the score is incomplete (complete_ is False)
+        bag = Ensemble(members, np.ones(len(members)), [f"fold-{i}" for i in range(len(members))], task=self.task)
+        bag.history_ = members[0].history_  # the first fold's curve: what the pruner compared
+        bag.fit_seconds_ = seconds
+        bag.model_ = members[0].model_
+        bag.hparams_ = members[0].hparams_
+        bag.train_config_ = members[0].train_config_
+        bag.oof_ = oof
+        bag.complete_ = len(members) == self.k
+        return bag
+
+    def target(self, part: str) -> np.ndarray:
+        return self.base.pool_target() if part == "validation" else self.base.target(part)
+
+    def predict(self, estimator, part: str) -> np.ndarray:
+        if part == "validation":
+            return estimator.oof_
+        return self.base.predict(estimator, part)
+
+    def evaluate(self, estimator, part: str) -> dict[str, float]:
+        y = self.target(part)
+        if len(y) == 0:
+            return {}
+        return self.scores(y, self.predict(estimator, part))
+
+    def keep(self, estimator, path: Path) -> Path:
+        path = estimator.save(path)
+        write_array(path / "oof.safetensors", estimator.oof_)
+        return path
+
+    def load_estimator(self, path: Path):
+        bag = Ensemble.load(path, load_member=self.base.load_estimator)
+        bag.oof_ = read_array(path / "oof.safetensors")
+        first = bag.members[0]
+        bag.model_, bag.hparams_, bag.train_config_ = first.model_, first.hparams_, first.train_config_
+        bag.complete_ = len(bag.members) == self.k
+        return bag
+
+    def run_info(self, estimator) -> dict:
+        return {**self.base.run_info(estimator), "cv": {"folds": self.k, "pool_rows": self.base.pool_size(),
+                                                         "bagged_models": len(estimator.members)}}
 
 
 TASK_PROBLEMS = {"rating": RatingProblem, "ctr": CTRProblem}

@@ -31,7 +31,7 @@ def split():
 
 def settings(**kw):
     base = dict(models=["i-autorec", "biased-mf"], tuner="random", n_trials=4, max_epochs=4, patience=0, pruner_min_epochs=1,
-                pruner="none", seed=0, fixed={"i-autorec/hidden_units": 100})
+                pruner="none", seed=0, fixed={"i-autorec/hidden_units": 100}, cv=None)
     base.update(kw)
     return SearchSettings(**base)
 
@@ -164,7 +164,7 @@ def test_ensemble_is_saved_only_when_it_beats_the_best_on_validation(split, tmp_
 def test_ctr_search_on_a_planted_table(tmp_path):
     problem = CTRProblem(planted_table(1500), "random-90-10", seed=0)
     s = SearchSettings(models=["fm", "deepfm"], tuner="tpe", n_trials=3, max_epochs=3, patience=0,
-                       pruner="median", seed=0)
+                       pruner="median", seed=0, cv=None)
     result = run_search(problem, s, tmp_path)
     board = pd.read_csv(tmp_path / "leaderboard.csv")
     assert "val_logloss" in board and len(board) == 3

@@ -57,6 +57,10 @@ def search(
     study: str = typer.Option("autorec", "--study", help="Study name (shared by workers)."),
     settings: List[str] = typer.Option([], "--set", help="Fix a hyperparameter: model/param=value or a training key."),
     refit_full: bool = typer.Option(False, "--refit-full", help="Refit the best on train+validation."),
+    cv: str = typer.Option(
+        "auto", "--cv",
+        help="Score configurations by K-fold cross-validation on train+validation and bag the fold models: "
+             "a number of folds, 'none', or 'auto' (5 folds when the validation part has fewer than 5,000 rows)."),
     warm_start: Optional[str] = typer.Option(
         None, "--warm-start",
         help="Models whose defaults open a fresh study, comma-separated, or 'none' "
@@ -70,6 +74,7 @@ def search(
     from ..problems import load_problem
     from ..runs import parse_settings
     from ..search import SearchSettings, parse_duration, run_search
+    from ..search.space import CV_BELOW_ROWS, resolve_cv
 
     known = model_names(task)  # also checks --task
     problem_models = [canonical_name(m.strip(), task) for m in models.split(",")] if models else None
@@ -79,11 +84,18 @@ def search(
     problem = load_problem(dataset, data_path, split, seed, task=task)
     chosen = problem_models or problem.default_models()
     console.print(f"[bold]{problem.describe()}[/]")
+    folds = resolve_cv(cv.strip().lower(), problem)
+    n_val = len(problem.target("validation"))
+    if folds is not None:
+        why = (f"the validation part has {n_val:,} rows, fewer than {CV_BELOW_ROWS:,}: too few to select on"
+               if cv.strip().lower() == "auto" else "as asked")
+        console.print(f"selection by {folds}-fold cross-validation on train + validation ({why}); "
+                      f"the final model bags the {folds} fold models")
     console.print(f"models: {', '.join(chosen)}; tuner {tuner}; pruner {pruner}")
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
                          seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
-                         refit_full=refit_full,
+                         refit_full=refit_full, cv=cv.strip().lower(),
                          warm_start=None if warm_start is None else
                          [] if warm_start.strip().lower() == "none" else
                          [m.strip() for m in warm_start.split(",") if m.strip()])

@@ -12,16 +12,18 @@ from .artifact import (
     ids_from_json,
     ids_to_json,
     model_dir,
+    read_array,
     read_json,
     read_model_folder,
     replace_folder,
     to_jsonable,
+    write_array,
     write_json_atomic,
     write_model_folder,
 )
 
 __all__ = [
     "ENSEMBLE_FILE", "META_FILE", "WEIGHTS_FILE", "ArtifactFolder", "folder_format", "ids_from_json",
-    "ids_to_json", "model_dir", "read_json", "read_model_folder", "replace_folder", "to_jsonable", "write_json_atomic",
+    "ids_to_json", "model_dir", "read_array", "read_json", "read_model_folder", "replace_folder", "to_jsonable", "write_array", "write_json_atomic",
     "write_model_folder",
 ]

@@ -111,9 +111,10 @@ def ids_from_json(obj: dict) -> np.ndarray:
 # ------------------------------------------------------------------ folders
 def model_dir(path: str | Path) -> Path:
     """The model folder for ``path``: ``path/model`` when ``path`` is a run folder that holds
-    one (what ``autorec train`` and ``autorec search`` write), otherwise ``path`` itself."""
+    one (what ``autorec train`` and ``autorec search`` write; a bagged model is an ensemble
+    folder), otherwise ``path`` itself."""
     path = Path(path)
-    if (path / "model" / META_FILE).exists():
+    if (path / "model" / META_FILE).exists() or (path / "model" / ENSEMBLE_FILE).exists():
         return path / "model"
     return path
 
@@ -228,3 +229,22 @@ def replace_folder(tmp: Path, path: Path) -> None:
     else:
         os.replace(tmp, path)
 
+
+
+def write_array(path: Path, array: np.ndarray) -> Path:
+    """One numeric array as a safetensors file (no pickle), written atomically."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({"array": torch.from_numpy(np.ascontiguousarray(array))}, str(tmp))
+    _as_umask(tmp, is_dir=False)
+    os.replace(tmp, path)
+    return path
+
+
+def read_array(path: Path) -> np.ndarray:
+    try:
+        return load_file(str(path))["array"].numpy()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing") from None
+    except (SafetensorError, OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{path}: not a readable array file ({exc})") from None

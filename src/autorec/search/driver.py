@@ -20,11 +20,11 @@ import optuna
 
 from ..hparams import OptunaHP
 from ..io import to_jsonable
-from ..problems import Problem
+from ..problems import CrossValidated, Problem
 from .budget import Budget
 from .results import KeptModels, finalize
 from .settings import SearchSettings
-from .space import check_fixed, defaults_as_params, suggest, warm_start_models
+from .space import check_fixed, defaults_as_params, resolve_cv, suggest, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, track_failures
 from .tuners import make_pruner, make_sampler
 
@@ -38,6 +38,9 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
     (``time.monotonic()``, default: now), the results included (:mod:`.budget`)."""
     budget = Budget(settings.time_budget, started)
     problem.require_validation()
+    folds = resolve_cv(settings.cv, problem)
+    if folds is not None:
+        problem = CrossValidated(problem, folds, seed=settings.seed)
     check_fixed(settings, problem)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -83,6 +86,8 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
         deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)
         try:
             est = problem.fit(model, params, train, on_epoch=on_epoch, deadline=deadline)
+            if not getattr(est, "complete_", True):
+                raise optuna.TrialPruned("the time ran out before every fold was trained")
             if est.history_.stop_reason == "deadline":
                 by_budget = budget_end is not None and deadline == budget_end
                 trial.set_user_attr("stopped_by_budget" if by_budget else "timed_out", True)

@@ -18,7 +18,7 @@ from ..errors import ConfigError
 from ..estimators import Ensemble
 from ..io import read_json, write_json_atomic
 from ..plots import plot_importances, plot_leaderboard, plot_optimization_history
-from ..problems import Problem
+from ..problems import CrossValidated, Problem
 from ..runs import write_run
 from ..train.engine import History
 from .budget import Budget
@@ -81,7 +81,7 @@ class KeptModels:
         keep = {n for _, n in ranked[: self.size]}
         kept = number in keep
         if kept:
-            path = est.save(self._path(number))
+            path = self.problem.keep(est, self._path(number))
             write_json_atomic(path / "history.json", est.history_.to_dict())
         for _, n in ranked:
             if n not in keep and self._path(n).exists():
@@ -187,7 +187,11 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
         "search_seconds": round(search_seconds, 2),
     }
     final = best_est
-    if settings.refit_full:
+    if isinstance(problem, CrossValidated):
+        # the bag of fold models already trained on every non-test row: nothing to refit
+        result["refit"] = f"bagged: the {len(best_est.members)} fold models, averaged"
+        result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation")))}
+    elif settings.refit_full:
         final = refit_full(problem, best)
         result["refit"] = "train+validation"
     result["test"] = problem.evaluate(final, "test")

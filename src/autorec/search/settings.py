@@ -18,6 +18,9 @@ class SearchSettings:
     trial_timeout: float | None = None  # seconds per trial; the run keeps its best epoch so far
     # without trial_timeout, the most of time_budget one trial may take (keeping its best epoch)
     max_trial_share: float = 0.25
+    # score configurations by K-fold cross-validation on train + validation: an int K, None or
+    # 0 for the plain validation part, "auto" for 5 folds when that part is small (see space.py)
+    cv: int | str | None = "auto"
     pruner: str = "hyperband"
     pruner_min_epochs: int = 5  # no trial is pruned before this many epochs: early curves mislead
     max_epochs: int = 200

@@ -1,0 +1,93 @@
+"""Selection by K-fold cross-validation with bagged fold models (--cv)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autorec
+from autorec import Ensemble
+from autorec.data import Interactions
+from autorec.errors import ConfigError
+from autorec.metrics import rmse
+from autorec.problems import CrossValidated, RatingProblem
+from autorec.search import SearchSettings, run_search
+from autorec.search.space import resolve_cv
+from autorec.splits import make_split
+
+from planted import planted
+
+
+@pytest.fixture(scope="module")
+def problem():
+    data = Interactions.from_frame(planted(60, 40, seed=11), rating_scale=(1, 5), name="planted")
+    return RatingProblem(data, make_split(data, "random-90-10", seed=0))
+
+
+class _Pool:
+    def __init__(self, n):
+        self.n = n
+        for name in ("task", "metric", "direction", "metric_names", "options", "name", "split_name"):
+            setattr(self, name, name)
+
+    def pool_size(self):
+        return self.n
+
+
+@given(n=st.integers(10, 500), k=st.integers(2, 5), seed=st.integers(0, 3))
+@settings(max_examples=60, deadline=None)
+def test_folds_partition_the_pool_evenly_and_reproducibly(n, k, seed):
+    cv = CrossValidated(_Pool(n), k, seed=seed)
+    rows = np.concatenate(cv.folds)
+    assert sorted(rows.tolist()) == list(range(n))  # disjoint and complete
+    sizes = [len(f) for f in cv.folds]
+    assert max(sizes) - min(sizes) <= 1
+    again = CrossValidated(_Pool(n), k, seed=seed)
+    assert all(np.array_equal(a, b) for a, b in zip(cv.folds, again.folds))
+
+
+def test_out_of_fold_predictions_come_from_the_model_that_did_not_see_the_row(problem):
+    cv = CrossValidated(problem, 3, seed=0)
+    bag = cv.fit("biased-mf", {"embedding_dim": 8}, {"max_epochs": 3, "progress": False, "batch_size": 64})
+    assert isinstance(bag, Ensemble) and len(bag.members) == 3 and bag.complete_
+    assert np.isfinite(bag.oof_).all() and len(bag.oof_) == problem.pool_size()
+    for f, held in enumerate(cv.folds):
+        np.testing.assert_array_equal(bag.oof_[held], problem.predict_pool(bag.members[f], held))
+    # the score is the metric of the out-of-fold predictions over every non-test rating
+    assert cv.evaluate(bag, "validation")["rmse"] == pytest.approx(rmse(problem.pool_target(), bag.oof_))
+    # the bag predicts test as the average of its fold models
+    test = problem.split.test
+    avg = np.mean([m.predict_index(test.users, test.items) for m in bag.members], axis=0)
+    np.testing.assert_allclose(cv.predict(bag, "test"), avg, atol=1e-12)
+
+
+def test_a_cross_validated_search_returns_a_bag_that_loads_and_scores_as_reported(problem, tmp_path):
+    s = SearchSettings(models=["biased-mf", "mf"], tuner="random", n_trials=4, max_epochs=4, patience=0,
+                       pruner="none", seed=0, cv=3, ensemble_size=3)
+    result = run_search(problem, s, tmp_path)
+    assert result["cv"] == {"folds": 3, "pool_rows": problem.pool_size()}
+    assert result["refit"].startswith("bagged")
+    model = autorec.load(tmp_path)
+    assert isinstance(model, Ensemble) and len(model.members) == 3
+    test = problem.split.test
+    assert rmse(test.ratings, model.predict_index(test.users, test.items)) == pytest.approx(result["test"]["rmse"])
+    kept = sorted((tmp_path / "trials").iterdir())
+    assert kept and all((k / "oof.safetensors").exists() for k in kept)
+    if "ensemble" in result:  # an ensemble of bags, selected on out-of-fold predictions
+        ens = autorec.load(tmp_path / "ensemble")
+        assert all(isinstance(m, Ensemble) for m in ens.members)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["validation"]["rmse"] == pytest.approx(result["validation"]["rmse"])
+
+
+def test_resolve_cv(problem):
+    assert resolve_cv("auto", problem) == 5  # about 200 validation ratings: too few to select on
+    assert resolve_cv(None, problem) is None and resolve_cv("none", problem) is None
+    assert resolve_cv(3, problem) == 3 and resolve_cv("4", problem) == 4
+    for bad in ("1", "abc", "2.5"):
+        with pytest.raises(ConfigError, match="--cv"):
+            resolve_cv(bad, problem)
