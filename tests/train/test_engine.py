@@ -146,3 +146,18 @@ def test_a_deadline_stops_training_before_the_next_batch_keeping_the_best_epoch(
     assert 1 <= len(hist.epochs) < 10_000 and hist.best_epoch is not None
     past = fit(LinearTask(), cfg, deadline=time.monotonic() - 1)
     assert past.epochs == [] and past.stop_reason == "deadline" and past.best_epoch is None
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"lr": "abc"}, "lr must be a finite number, got 'abc'"),
+    ({"lr": float("nan")}, "lr must be a finite number"),
+    ({"l2": True}, "l2 must be a finite number"),
+    ({"max_epochs": 1.5}, "max_epochs must be a whole number, got 1.5"),
+    ({"batch_size": "64"}, "batch_size must be a whole number"),
+    ({"seed": None}, "seed must be a whole number"),
+    ({"progress": "yes"}, "progress must be true, false or unset"),
+])
+def test_values_of_the_wrong_type_are_one_line_errors(bad, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        TrainConfig(**bad)
+    assert TrainConfig(max_epochs=3.0).max_epochs == 3 and TrainConfig(lr=1).lr == 1.0

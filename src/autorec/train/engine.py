@@ -57,6 +57,24 @@ class TrainConfig:
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
+        # types first, so that a value typed on the command line ("lr=abc", "max_epochs=1.5")
+        # is one line naming the setting, not a TypeError deep in a comparison
+        for name in ("lr", "weight_decay", "l2", "min_delta"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, got {value!r}")
+            setattr(self, name, float(value))
+        for name in ("batch_size", "max_epochs", "patience", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                if isinstance(value, float) and value.is_integer():
+                    setattr(self, name, int(value))
+                    continue
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise ConfigError(f"progress must be true, false or unset, got {self.progress!r}")
+        if not isinstance(self.device, str):
+            raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.precision not in PRECISIONS:
