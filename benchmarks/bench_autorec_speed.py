@@ -138,8 +138,10 @@ def run_epoch(model: AutoRec, opt: torch.optim.Optimizer, source: RowSource, bat
             loss = loss + lam_in_loss * model.regularization()
         loss.backward()
         opt.step()
-        sse_total += float(sse.detach())
+        sse_total += float(sse.detach())  # a read-back per batch: on a GPU, also the sync point
         count_total += count
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     return time.perf_counter() - start, time.process_time() - cpu_start, sse_total / max(count_total, 1)
 
 
@@ -216,6 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--epochs", type=int, default=3, help="timed epochs per path (after one warm-up)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda: where both paths train (a device check is one command)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lam", type=float, default=1.0, help="L2 strength (Adam coupled weight decay)")
     ap.add_argument("--reg-in-loss", action="store_true",
@@ -234,9 +237,12 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     matrix = synthesize(args.users, args.items, args.ratings, args.seed)
     synth_s = time.perf_counter() - t0
-    source = RowSource(matrix, orientation="item")
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: CUDA is not available on this machine")
+    source = RowSource(matrix, orientation="item", device=device)
     cfg = AutoRecConfig(hidden=(args.hidden,))
-    models = {path: AutoRec(args.users, cfg, seed=args.seed) for path in ("sparse", "dense")}
+    models = {path: AutoRec(args.users, cfg, seed=args.seed).to(device) for path in ("sparse", "dense")}
     for m in models.values():
         m.init_output_bias(source.global_mean)
     lam_wd = 0.0 if args.reg_in_loss else args.lam
@@ -289,6 +295,7 @@ def main(argv: list[str] | None = None) -> dict:
             "l2": ("lam * regularization() in the loss" if args.reg_in_loss
                    else "Adam coupled weight decay on weight matrices"),
             "lam": args.lam, "warmup_epochs": 1, "timed_epochs": args.epochs, "threads": args.threads,
+            "device": str(device),
             "seed": args.seed,
         },
         "seconds_per_epoch": {
@@ -303,12 +310,12 @@ def main(argv: list[str] | None = None) -> dict:
         "train_mse_per_epoch": mse,
         "max_train_mse_difference_between_paths": drift,
     }
-    if args.primitives:
+    if args.primitives:  # a study of the CPU kernels: always on the CPU
         result["primitives"] = primitives(matrix, args.hidden, args.batch_size, args.seed)
 
     print()
     print(f"I-AutoRec k={args.hidden}, {args.items:,} items x {args.users:,} users, "
-          f"{matrix.nnz:,} ratings, batch {args.batch_size}, {args.threads} threads, torch {torch.__version__}")
+          f"{matrix.nnz:,} ratings, batch {args.batch_size}, {args.threads} threads, {device}, torch {torch.__version__}")
     print(f"{'path':8s} {'median s/epoch':>15s} {'CPU s/epoch':>12s}   all epochs (wall s)")
     for p in ("sparse", "dense"):
         print(f"{p:8s} {med[p]:15.3f} {cpu_med[p]:12.3f}   {', '.join(f'{t:.3f}' for t in times[p])}")
