@@ -131,3 +131,17 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_an_ensemble_recommends_by_its_averaged_scores_without_seen_items():
+    a, b = autorec.load(LEGACY / "i-autorec"), autorec.load(LEGACY / "biased-mf")
+    ens = Ensemble([a, b], [2, 1], ["a", "b"], task="rating")
+    top = ens.recommend("u1", n=5)
+    u = int(a._index("user", ["u1"])[0])
+    scores = (2 * a.score_items(u) + b.score_items(u)) / 3
+    seen = set(a.seen_item_indices(u)) | set(b.seen_item_indices(u))
+    expected = [j for j in np.argsort(-scores, kind="stable") if j not in seen][:5]
+    assert [i for i, _ in top] == [int(a.item_ids_[j]) for j in expected]
+    assert [s for _, s in top] == pytest.approx([float(scores[j]) for j in expected])
+    with pytest.raises(ConfigError, match="unknown user id"):
+        ens.recommend("nobody")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError
 
 
@@ -51,3 +53,26 @@ class FittedModelMixin:
         if not hasattr(self, "state_"):
             name = type(self).__name__
             raise ConfigError(f"this {name} is not fitted yet: call fit() or {name}.load()")
+
+
+class TopNMixin:
+    """``recommend`` for rating models, from what a model of original ids provides: ``_index``
+    (original ids -> indices), ``score_items`` (every item's score for a user index),
+    ``seen_item_indices`` and ``item_ids_``."""
+
+    def recommend(self, user, n: int = 10, exclude=None) -> list[tuple[Any, float]]:
+        """Top-``n`` (item id, predicted rating) for one ORIGINAL user id, best first, excluding
+        the user's training items (stored in the model) and any ``exclude`` item ids."""
+        self._check_fitted()
+        u = int(self._index("user", [user])[0])
+        if u < 0:
+            raise ConfigError(f"unknown user id {user!r}")
+        scores = np.array(self.score_items(u), dtype=np.float64)
+        scores[self.seen_item_indices(u)] = -np.inf
+        if exclude is not None:
+            ex = self._index("item", exclude)
+            scores[ex[ex >= 0]] = -np.inf
+        n = min(n, int(np.isfinite(scores).sum()))
+        top = np.argsort(-scores, kind="stable")[:n]
+        ids = self.item_ids_
+        return [(ids[j].item() if hasattr(ids[j], "item") else ids[j], float(scores[j])) for j in top]

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..io import ENSEMBLE_FILE, model_dir, read_json, replace_folder, write_json_atomic
+from .base import TopNMixin
 
 FORMAT = "autorec-ensemble"
 FORMAT_VERSION = 1
@@ -31,7 +32,7 @@ def ensemble_predict(preds: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return weights @ preds / weights.sum()
 
 
-class Ensemble:
+class Ensemble(TopNMixin):
     """``members``: fitted estimators of one task (all `Recommender`, or all `CTRModel`);
     ``weights``: one non-negative weight each (Caruana's pick counts); ``names``: the member
     folder names (``trial-N`` in a search)."""
@@ -62,6 +63,29 @@ class Ensemble:
 
     def predict_proba(self, table, rows=None) -> np.ndarray:
         return self._average(lambda m: m.predict_proba(table, rows))
+
+    # top-N for rating ensembles: members share one id space (one split's, or one pool's)
+    def _check_fitted(self) -> None:
+        if not hasattr(self.members[0], "item_ids_"):
+            raise ConfigError("recommend needs rating models; this ensemble's members score feature rows")
+
+    def _index(self, kind: str, query) -> np.ndarray:
+        return self.members[0]._index(kind, query)
+
+    @property
+    def item_ids_(self) -> np.ndarray:
+        return self.members[0].item_ids_
+
+    @property
+    def user_ids_(self) -> np.ndarray:
+        return self.members[0].user_ids_
+
+    def score_items(self, user_index: int) -> np.ndarray:
+        return self._average(lambda m: m.score_items(user_index))
+
+    def seen_item_indices(self, user_index: int) -> np.ndarray:
+        """Every item any member trained on for this user (a bag's fold models saw different ones)."""
+        return np.unique(np.concatenate([m.seen_item_indices(user_index) for m in self.members]))
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

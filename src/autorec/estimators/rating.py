@@ -26,13 +26,13 @@ from ..errors import ConfigError
 from ..families import PairTargets, canonical_name, get_family
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
-from .base import FittedModelMixin, ParamsMixin
+from .base import FittedModelMixin, ParamsMixin, TopNMixin
 
 FORMAT = "autorec-model"
 FORMAT_VERSION = 1
 
 
-class Recommender(FittedModelMixin, ParamsMixin):
+class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
     """A rating-prediction model with original-id input and a portable artifact.
 
     ``model``: a rating model name (``autorec models``); ``params``: its hyperparameters
@@ -141,23 +141,9 @@ class Recommender(FittedModelMixin, ParamsMixin):
         items = np.arange(len(self.item_ids_))
         return self._predict_index_raw(np.full(len(items), user_index), items)
 
-    def recommend(self, user, n: int = 10, exclude: np.ndarray | None = None) -> list[tuple[Any, float]]:
-        """Top-``n`` (item id, predicted rating) for one ORIGINAL user id, best first, excluding
-        the user's training items (stored in the model) and any ``exclude`` item ids."""
-        self._check_fitted()
-        u = int(self._index("user", [user])[0])
-        if u < 0:
-            raise ConfigError(f"unknown user id {user!r}")
-        scores = self.score_items(u)
-        seen = self.family_.seen_items(self.state_, u)
-        scores[seen] = -np.inf
-        if exclude is not None:
-            ex = self._index("item", exclude)
-            scores[ex[ex >= 0]] = -np.inf
-        n = min(n, int(np.isfinite(scores).sum()))
-        top = np.argsort(-scores, kind="stable")[:n]
-        return [(self.item_ids_[j].item() if hasattr(self.item_ids_[j], "item") else self.item_ids_[j],
-                 float(scores[j])) for j in top]
+    def seen_item_indices(self, user_index: int) -> np.ndarray:
+        """Indices of the items the user rated in training (what ``recommend`` leaves out)."""
+        return self.family_.seen_items(self.state_, user_index)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
