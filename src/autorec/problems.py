@@ -268,6 +268,8 @@ class CrossValidated:
         self.split_name = f"{base.split_name} ({self.k}-fold cross-validation on train + validation)"
 
     def __getattr__(self, name):  # family, default_models, search_params, better, sort_key, describe, ...
+        if name == "base":  # not set yet (copying, unpickling): no recursion
+            raise AttributeError(name)
         return getattr(self.base, name)
 
     def require_validation(self) -> None:
