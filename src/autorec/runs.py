@@ -8,6 +8,7 @@ scoring for each task).
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 from pathlib import Path
 from typing import Any, Mapping
@@ -55,6 +56,12 @@ def split_settings(settings: Mapping[str, Any], options: tuple[str, ...] = ("def
         elif k in options:
             opts[k] = v
         else:
+            # a near-miss of a training setting or option ("lrr") would otherwise reach the model
+            # and be refused there with a list of model parameters that does not include "lr"
+            close = difflib.get_close_matches(k, sorted(TrainConfig.keys() | set(options)), n=1, cutoff=0.75)
+            if close and "/" not in k:
+                raise ConfigError(f"--set {k}=...: not a setting; did you mean {close[0]!r}? (training settings: "
+                                  f"{', '.join(sorted(TrainConfig.keys()))}; options: {', '.join(options)})")
             params[k] = v
     return params, train, opts
 

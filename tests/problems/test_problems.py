@@ -71,3 +71,12 @@ def test_load_problem_infers_the_task_and_refuses_a_mismatch(tmp_path):
         load_problem(str(csv), None, "random-90-10", 0, task="ranking")
     with pytest.raises(ConfigError, match="does not apply to CTR rows"):
         CTRProblem(planted_table(50), "user-80-20")
+
+
+def test_a_near_miss_of_a_training_setting_names_it(rating):
+    with pytest.raises(ConfigError, match=r"--set lrr=\.\.\.: not a setting; did you mean 'lr'\?"):
+        split_settings({"lrr": 0.1}, rating.options)
+    with pytest.raises(ConfigError, match="did you mean 'max_epochs'"):
+        split_settings({"max_epoch": 3}, rating.options)
+    # model hyperparameters, bare or scoped, pass through to the model
+    assert split_settings({"hidden": [5], "factors/l2": 0.1}, rating.options)[0] == {"hidden": [5], "factors/l2": 0.1}
