@@ -60,6 +60,15 @@ class Problem(Protocol):
     def evaluate(self, estimator, part: str) -> dict[str, float]: ...
     def describe(self) -> str: ...
     def run_info(self, estimator) -> dict: ...
+    def require_validation(self) -> None: ...
+    def better(self, a: float, b: float) -> bool: ...
+    def sort_key(self, value: float) -> float: ...
+    def keep(self, estimator, path: Path) -> Path: ...
+    # the pool of non-test rows, which cross-validation (CrossValidated) splits into folds
+    def pool_size(self) -> int: ...
+    def pool_target(self) -> np.ndarray: ...
+    def fit_on(self, model, params, train, train_idx, val_idx, on_epoch=None, deadline=None): ...
+    def predict_pool(self, estimator, idx) -> np.ndarray: ...
 
 
 class _Common:
@@ -118,7 +127,7 @@ class RatingProblem(_Common):
         opts = {"default_rating": self.default_rating, **dict(options or {})}
         rec = Recommender(model=model, params=params, train=train, **opts)
         if full:  # train + validation, for a refit at the end
-            return rec.fit(self.split.train.concat(self.split.validation), None, on_epoch=on_epoch, deadline=deadline)
+            return rec.fit(self._pool(), None, on_epoch=on_epoch, deadline=deadline)
         return rec.fit(self.split.train, self.split.validation, on_epoch=on_epoch, deadline=deadline)
 
     def load_estimator(self, path: Path) -> Recommender:
@@ -198,8 +207,7 @@ class CTRProblem(_Common):
             deadline: float | None = None) -> CTRModel:
         rec = CTRModel(model, params=params, train=train, **dict(options or {}))
         if full:
-            rows = np.sort(np.concatenate([self.rows["train"], self.rows["validation"]]))
-            return rec.fit(self.table, rows, None, on_epoch=on_epoch, deadline=deadline)
+            return rec.fit(self.table, self._pool(), None, on_epoch=on_epoch, deadline=deadline)
         return rec.fit(self.table, self.rows["train"], self.rows["validation"], on_epoch=on_epoch, deadline=deadline)
 
     def load_estimator(self, path: Path) -> CTRModel:
@@ -242,7 +250,7 @@ class CTRProblem(_Common):
         return {"rows": {k: len(v) for k, v in self.rows.items()}}
 
 
-class CrossValidated:
+class CrossValidated(_Common):
     """A problem whose configurations are scored by K-fold cross-validation on every non-test
     row (train + validation), for data whose validation part is too small to select on.
 
@@ -292,11 +300,15 @@ class CrossValidated:
         bag = Ensemble(members, np.ones(len(members)), [f"fold-{i}" for i in range(len(members))], task=self.task)
         bag.history_ = members[0].history_  # the first fold's curve: what the pruner compared
         bag.fit_seconds_ = seconds
-        bag.model_ = members[0].model_
-        bag.hparams_ = members[0].hparams_
-        bag.train_config_ = members[0].train_config_
+        return self._describe(bag, oof)
+
+    def _describe(self, bag: Ensemble, oof: np.ndarray) -> Ensemble:
+        """What the search reads off a bag, as off a single model: its first member's name,
+        hyperparameters and training settings, and its out-of-fold predictions."""
+        first = bag.members[0]
+        bag.model_, bag.hparams_, bag.train_config_ = first.model_, first.hparams_, first.train_config_
         bag.oof_ = oof
-        bag.complete_ = len(members) == self.k
+        bag.complete_ = len(bag.members) == self.k
         return bag
 
     def target(self, part: str) -> np.ndarray:
@@ -307,12 +319,6 @@ class CrossValidated:
             return estimator.oof_
         return self.base.predict(estimator, part)
 
-    def evaluate(self, estimator, part: str) -> dict[str, float]:
-        y = self.target(part)
-        if len(y) == 0:
-            return {}
-        return self.scores(y, self.predict(estimator, part))
-
     def keep(self, estimator, path: Path) -> Path:
         path = estimator.save(path)
         write_array(path / "oof.safetensors", estimator.oof_)
@@ -320,15 +326,7 @@ class CrossValidated:
 
     def load_estimator(self, path: Path):
         bag = Ensemble.load(path, load_member=self.base.load_estimator)
-        bag.oof_ = read_array(path / "oof.safetensors")
-        first = bag.members[0]
-        bag.model_, bag.hparams_, bag.train_config_ = first.model_, first.hparams_, first.train_config_
-        bag.complete_ = len(bag.members) == self.k
-        return bag
-
-    def run_info(self, estimator) -> dict:
-        return {**self.base.run_info(estimator), "cv": {"folds": self.k, "pool_rows": self.base.pool_size(),
-                                                         "bagged_models": len(estimator.members)}}
+        return self._describe(bag, read_array(path / "oof.safetensors"))
 
 
 TASK_PROBLEMS = {"rating": RatingProblem, "ctr": CTRProblem}

@@ -37,6 +37,10 @@ class Budget:
         when a full refit follows, else 0)."""
         return None if self.seconds is None else self.started + self.seconds - self.reserve(refit_seconds)
 
+    def spent(self) -> bool:
+        """Whether the deadline has passed (never, without a budget)."""
+        return self.seconds is not None and time.monotonic() >= self.deadline
+
     def left(self) -> float | None:
         return None if self.seconds is None else self.deadline - time.monotonic()
 

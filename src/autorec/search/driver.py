@@ -22,7 +22,7 @@ from ..hparams import OptunaHP
 from ..io import to_jsonable
 from ..problems import CrossValidated, Problem
 from .budget import Budget
-from .results import KeptModels, finalize
+from .results import KeptModels, completed, finalize
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, resolve_cv, suggest, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, track_failures
@@ -94,7 +94,7 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
                 if not est.history_.epochs:
                     raise optuna.TrialPruned(("the time budget" if by_budget else "its time limit")
                                              + " ran out during its first epoch")
-            value = problem.scores(problem.target("validation"), problem.predict(est, "validation"))[problem.metric]
+            value = problem.evaluate(est, "validation")[problem.metric]
         except BaseException as exc:
             trial.set_user_attr("seconds", time.perf_counter() - started)
             if isinstance(exc, Exception) and not isinstance(exc, optuna.TrialPruned):
@@ -130,8 +130,5 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
 
 def _best_seconds(study: optuna.Study, problem: Problem) -> float:
     """Training time of the best complete trial so far (what a full refit of it will cost)."""
-    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
-    if not done:
-        return 0.0
-    best = min(done, key=lambda t: (problem.sort_key(t.value), t.number))
-    return float(best.user_attrs.get("seconds", 0.0))
+    ranked = completed(study, problem)
+    return float(ranked[0].user_attrs.get("seconds", 0.0)) if ranked else 0.0

@@ -56,7 +56,7 @@ def write_leaderboard(board: pd.DataFrame, out: Path) -> Path:
 
 def completed(study: optuna.Study, problem: Problem) -> list[FrozenTrial]:
     """The COMPLETE trials, best first (ties to the earlier trial)."""
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     return sorted(done, key=lambda t: (problem.sort_key(t.value), t.number))
 
 
@@ -110,11 +110,12 @@ def refit(problem: Problem, trial: FrozenTrial):
     return est, problem.predict(est, "validation")
 
 
-def trained(problem: Problem, trial: FrozenTrial, kept: KeptModels | None):
-    """The trial's model and its validation predictions: the kept one, else a refit."""
+def trained(problem: Problem, trial: FrozenTrial, kept: KeptModels | None, may_refit: bool = True):
+    """The trial's model and its validation predictions: the kept one, else a refit (None when
+    the model is not kept and ``may_refit`` is false)."""
     est = kept.load(trial.number) if kept is not None else None
     if est is None:
-        return refit(problem, trial)
+        return refit(problem, trial) if may_refit else None
     return est, problem.predict(est, "validation")
 
 
@@ -201,14 +202,11 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
 
     members, fitted = [best], [(best_est, best_val)]
     for t in ranked[1: max(1, settings.ensemble_size)]:
-        est = kept.load(t.number) if kept is not None else None
-        if est is not None:
+        # past the deadline, a member that would need retraining is left out
+        pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
+        if pair is not None:
             members.append(t)
-            fitted.append((est, problem.predict(est, "validation")))
-        elif budget is None or budget.left() is None or budget.left() > 0:
-            members.append(t)
-            fitted.append(refit(problem, t))
-        # else: past the deadline, a member that needs retraining is left out
+            fitted.append(pair)
     if len(members) > 1:
         key, info = build_ensemble(problem, members, fitted, out)
         result[key] = info
