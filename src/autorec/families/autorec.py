@@ -16,10 +16,9 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
-from .. import metrics
 from ..errors import ConfigError
 from ..models.autorec import AutoRec, AutoRecConfig, RowSource
-from .base import FittedState, PairTargets
+from .base import FittedState, PairTargets, validate_ratings
 
 # The AutoRec family: each name is a preset of AutoRecConfig; `params` override it.
 AUTOREC_PRESETS: dict[str, dict[str, Any]] = {
@@ -119,13 +118,6 @@ class AutoRecTraining:
 
     def validate(self):
         return validate_ratings(self.validation, self.predict_fn)
-
-
-def validate_ratings(validation: PairTargets | None, predict_fn) -> dict[str, float] | None:
-    """The rating metrics of ``predict_fn(users, items)`` on the validation pairs (None: none)."""
-    if validation is None:
-        return None
-    return metrics.rating_scores(validation.ratings, predict_fn(validation.users, validation.items))
 
 
 class AutoRecFamily:

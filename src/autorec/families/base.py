@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Protocol
 import numpy as np
 import torch
 
+from .. import metrics
 from ..hparams import HyperParameters
 
 #: the problem kinds a family can serve (``"ranking"`` joins with the top-N models)
@@ -39,6 +40,13 @@ class PairTargets:
     users: np.ndarray
     items: np.ndarray
     ratings: np.ndarray
+
+
+def validate_ratings(validation: PairTargets | None, predict_fn) -> dict[str, float] | None:
+    """The rating metrics of ``predict_fn(users, items)`` on the validation pairs (None: none)."""
+    if validation is None:
+        return None
+    return metrics.rating_scores(validation.ratings, predict_fn(validation.users, validation.items))
 
 
 class Family(Protocol):

@@ -17,8 +17,7 @@ import torch
 from ..blocks.graph import DataInfo
 from ..hparams import DefaultHP, FixedHP, PrefixedHP
 from ..models.zoo import ZOO, list_models, make_model
-from .autorec import validate_ratings
-from .base import FittedState, PairTargets
+from .base import FittedState, PairTargets, validate_ratings
 
 BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "weight_decay": 0.0,
                         "max_epochs": 100, "patience": 5}
