@@ -52,6 +52,10 @@ def search(
     trial_timeout: Optional[str] = typer.Option(None, "--trial-timeout", help="Per-trial limit, e.g. 5m."),
     models: Optional[str] = typer.Option(None, "--models", help="Comma-separated model names (default: all for the task)."),
     pruner: str = typer.Option("hyperband", "--pruner", help="none | median | successive-halving | hyperband"),
+    model_choice: str = typer.Option(
+        "cost-aware", "--model-choice",
+        help="cost-aware: each trial's model drawn by expected improvement per second, learnt from the "
+             "study's trials (tpe and bayesian tuners); tuner: the tuner picks it like any parameter."),
     max_epochs: int = typer.Option(200, "--max-epochs"),
     storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default: SQLite in --out)."),
     study: str = typer.Option("autorec", "--study", help="Study name (shared by workers)."),
@@ -91,11 +95,14 @@ def search(
                if cv.strip().lower() == "auto" else "as asked")
         console.print(f"selection by {folds}-fold cross-validation on train + validation ({why}); "
                       f"the final model bags the {folds} fold models")
-    console.print(f"models: {', '.join(chosen)}; tuner {tuner}; pruner {pruner}")
+    console.print(f"models: {', '.join(chosen)}; tuner {tuner}"
+                  + (", models drawn by expected improvement per second" if model_choice == "cost-aware"
+                     and tuner in ("tpe", "bayesian") and len(chosen) > 1 else "")
+                  + f"; pruner {pruner}" + (", each model against its own trials" if pruner != "none" else ""))
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
                          seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
-                         refit_full=refit_full, cv=cv.strip().lower(),
+                         refit_full=refit_full, cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
                          warm_start=None if warm_start is None else
                          [] if warm_start.strip().lower() == "none" else
                          [m.strip() for m in warm_start.split(",") if m.strip()])

@@ -26,7 +26,12 @@ from .results import KeptModels, completed, finalize
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, resolve_cv, suggest, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, track_failures
+from .scheduling import CostAwareModelSampler, ModelwisePruner
 from .tuners import make_pruner, make_sampler
+
+# tuners whose model choice the cost-aware rule replaces (random stays uniform on purpose; the
+# greedy climber walks from the best configuration, model included)
+COST_AWARE_TUNERS = ("tpe", "bayesian")
 
 
 def run_search(problem: Problem, settings: SearchSettings, out: Path,
@@ -46,8 +51,16 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress line says it better
     sampler = make_sampler(settings.tuner, seed=settings.seed)
-    pruner = make_pruner(settings.pruner, min_resource=settings.pruner_min_epochs,
-                         n_warmup_steps=settings.pruner_min_epochs)
+    if settings.model_choice == "cost-aware" and settings.tuner in COST_AWARE_TUNERS:
+        def time_left() -> float | None:
+            deadline = trials_deadline()
+            return None if deadline is None else deadline - time.monotonic()
+        sampler = CostAwareModelSampler(sampler, seed=settings.seed, time_left=time_left)
+
+    def one_pruner() -> optuna.pruners.BasePruner:
+        return make_pruner(settings.pruner, min_resource=settings.pruner_min_epochs,
+                           n_warmup_steps=settings.pruner_min_epochs)
+    pruner = ModelwisePruner(one_pruner) if settings.prune_by_model and settings.pruner != "none" else one_pruner()
     # with the default per-folder SQLite file this process is the only worker, so a trial left
     # RUNNING is one a killed run left behind; shared storages rely on heartbeats instead
     study = open_study(settings.storage, settings.study_name, out, direction=problem.direction,

@@ -9,6 +9,9 @@ from ..errors import ConfigError
 from ..families import canonical_name
 
 
+MODEL_CHOICES = ("cost-aware", "tuner")
+
+
 @dataclass
 class SearchSettings:
     models: Sequence[str]
@@ -22,6 +25,11 @@ class SearchSettings:
     # 0 for the plain validation part, "auto" for 5 folds when that part is small (see space.py)
     cv: int | str | None = "auto"
     pruner: str = "hyperband"
+    # "cost-aware": the model of each trial is drawn by expected improvement per second, learnt
+    # from the study's own trials (search/scheduling.py); "tuner": the tuner picks it as any
+    # other parameter
+    model_choice: str = "cost-aware"
+    prune_by_model: bool = True  # prune a trial only against trials of the same model
     pruner_min_epochs: int = 5  # no trial is pruned before this many epochs: early curves mislead
     max_epochs: int = 200
     patience: int = 15
@@ -36,6 +44,8 @@ class SearchSettings:
     warm_start: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.model_choice not in MODEL_CHOICES:
+            raise ConfigError(f"model choice must be one of {', '.join(MODEL_CHOICES)}, got {self.model_choice!r}")
         # one spelling of every model name (hyphens; "biased_mf" is "biased-mf"), also inside
         # --set keys ("biased_mf/factors/l2") and values (model=biased_mf)
         self.models = [canonical_name(m) for m in self.models]

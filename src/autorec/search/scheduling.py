@@ -1,0 +1,196 @@
+"""Which model the next trial trains, and against whom a running trial is pruned.
+
+Two parts of the search that must know that models differ in cost and in how fast they learn:
+
+* :class:`CostAwareModelSampler` wraps the tuner's sampler and answers only the ``model``
+  choice: every model is tried once, then the next model is drawn with probability
+  proportional to its *expected improvement per second* (Snoek, Larochelle and Adams 2012,
+  "EI per second"), where both the improvement and the seconds are learnt from this study's
+  own trials on this data.  A model ten times slower than another must promise ten times the
+  improvement to be picked as often, so a slow model cannot eat the budget; a model whose
+  typical trial would not fit in the time left is not picked while others fit.  Every other
+  parameter is left to the wrapped sampler (TPE, GP), which sees a search space without
+  ``model``, exactly as with Optuna's own ``PartialFixedSampler``.
+* :class:`ModelwisePruner` runs one pruner per model over a view of the study that holds only
+  that model's trials: an autoencoder that learns slowly in its first epochs is not pruned
+  for trailing a matrix factorisation at the same epoch, only for trailing other
+  autoencoders.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.pruners import BasePruner
+from optuna.samplers import BaseSampler
+from optuna.trial import FrozenTrial, TrialState
+
+MODEL_PARAM = "model"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+
+def trial_model(trial: FrozenTrial) -> str | None:
+    """The model a trial trains (None while it has not chosen one, or in a one-model space)."""
+    model = trial.params.get(MODEL_PARAM, trial.user_attrs.get(MODEL_PARAM))
+    return None if model is None else str(model)
+
+
+def trial_outcome(trial: FrozenTrial) -> float | None:
+    """What a finished trial showed of its model: its value, or for a pruned trial the last
+    value it reported (a pessimistic view of where it was going, which is why it was pruned)."""
+    if trial.state == TrialState.COMPLETE and trial.value is not None:
+        return float(trial.value)
+    if trial.state == TrialState.PRUNED and trial.intermediate_values:
+        value = trial.intermediate_values[max(trial.intermediate_values)]
+        return float(value) if math.isfinite(value) else None
+    return None
+
+
+def expected_improvement(best: float, values: Sequence[float], prior_sd: float) -> float:
+    """Expected improvement below ``best`` (minimisation) of the next trial of a model whose
+    trials so far scored ``values``.
+
+    The next trial is modelled as normal around the mean of the model's better half (the
+    tuner refines around good configurations, so the next trial is more like the good ones
+    than like the average), with a spread that starts at ``prior_sd`` (the study-wide
+    spread) and moves to the model's own as its trials accumulate."""
+    v = np.sort(np.asarray(values, dtype=float))
+    top = v[: max(1, math.ceil(len(v) / 2))]
+    mu = float(top.mean())
+    n = len(v)
+    sd = math.sqrt((float(((v - v.mean()) ** 2).sum()) + prior_sd**2) / n) if n else prior_sd
+    sd = max(sd, 1e-12)
+    z = (best - mu) / sd
+    phi = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    cdf = 0.5 * (1 + math.erf(z / math.sqrt(2)))
+    return sd * (z * cdf + phi)
+
+
+class CostAwareModelSampler(BaseSampler):
+    """Draw the ``model`` of each trial by expected improvement per second; delegate the rest.
+
+    ``time_left`` (seconds, or None without a budget) is asked at each choice; ``min_seconds``
+    floors the measured cost so that a model whose trials all failed at once is not taken to
+    be free.  The choice and its reasons are recorded in the trial's ``model_choice`` user
+    attribute.
+    """
+
+    def __init__(self, base: BaseSampler, seed: int,
+                 time_left: Callable[[], float | None] | None = None, min_seconds: float = 1.0) -> None:
+        self._base = base
+        self._seed = int(seed)
+        self._time_left = time_left or (lambda: None)
+        self._min_seconds = float(min_seconds)
+
+    @property
+    def base(self) -> BaseSampler:
+        return self._base
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        space = self._base.infer_relative_search_space(study, trial)
+        return {k: v for k, v in space.items() if k != MODEL_PARAM}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        return self._base.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        if param_name != MODEL_PARAM or not isinstance(param_distribution, CategoricalDistribution):
+            return self._base.sample_independent(study, trial, param_name, param_distribution)
+        model, why = self.choose(study, trial, [str(c) for c in param_distribution.choices])
+        study._storage.set_trial_user_attr(trial._trial_id, "model_choice", why)
+        return model
+
+    def choose(self, study: optuna.Study, trial: FrozenTrial, models: list[str]) -> tuple[str, dict]:
+        """The model for ``trial`` and a JSON-able account of why."""
+        rng = np.random.default_rng([self._seed, max(trial.number, 0)])
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
+        values: dict[str, list[float]] = {m: [] for m in models}
+        seconds: dict[str, list[float]] = {m: [] for m in models}
+        started: set[str] = set()
+        for t in study.get_trials(deepcopy=False):
+            m = trial_model(t)
+            if m not in values or t.number == trial.number:
+                continue
+            started.add(m)  # a running trial of m (another worker's) counts as trying m
+            if t.state in FINISHED:
+                if "seconds" in t.user_attrs:
+                    seconds[m].append(float(t.user_attrs["seconds"]))
+                outcome = trial_outcome(t)
+                if outcome is not None:
+                    values[m].append(sign * outcome)
+        untried = [m for m in models if m not in started]
+        if untried:
+            return untried[int(rng.integers(len(untried)))], {"reason": "first trial of this model"}
+        observed = [v for vs in values.values() for v in vs]
+        if len(observed) < 2:
+            return models[int(rng.integers(len(models)))], {"reason": "too few results to compare"}
+        best = min(observed)
+        prior_sd = float(np.std(observed)) or abs(best) * 1e-3 or 1e-3
+        left = self._time_left()
+        cost = {m: max(float(np.median(seconds[m])) if seconds[m] else self._min_seconds, self._min_seconds)
+                for m in models}
+        fits = [m for m in models if left is None or cost[m] <= left]
+        candidates = fits or models
+        ei = {m: expected_improvement(best, values[m], prior_sd) if values[m] else 0.0 for m in candidates}
+        # a model that only ever failed keeps a small chance (the failure may have been its
+        # configuration, not the model): half the smallest positive score
+        score = {m: ei[m] / cost[m] for m in candidates}
+        positive = [s for s in score.values() if s > 0]
+        floor = 0.5 * min(positive) if positive else 1.0
+        weights = np.array([score[m] if score[m] > 0 else floor for m in candidates])
+        pick = candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
+        return pick, {"reason": "expected improvement per second",
+                      "weights": {m: round(float(w / weights.sum()), 4) for m, w in zip(candidates, weights)},
+                      "seconds": {m: round(cost[m], 2) for m in candidates},
+                      "left_out_too_slow": sorted(set(models) - set(candidates))}
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._base.before_trial(study, trial)
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        self._base.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._base.reseed_rng()
+
+
+class _ModelStorage:
+    """A storage that lists only one model's trials and passes every other call through."""
+
+    def __init__(self, storage: Any, model: str | None) -> None:
+        self._storage = storage
+        self._model = model
+
+    def get_all_trials(self, study_id: int, deepcopy: bool = True, states=None) -> list[FrozenTrial]:
+        trials = self._storage.get_all_trials(study_id, deepcopy=deepcopy, states=states)
+        return [t for t in trials if trial_model(t) == self._model]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
+class ModelwisePruner(BasePruner):
+    """One pruner per model (made by ``factory``), each seeing only its own model's trials."""
+
+    def __init__(self, factory: Callable[[], BasePruner]) -> None:
+        self._factory = factory
+        self._pruners: dict[str | None, BasePruner] = {}
+
+    def pruner_of(self, model: str | None) -> BasePruner:
+        if model not in self._pruners:
+            self._pruners[model] = self._factory()
+        return self._pruners[model]
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        model = trial_model(trial)
+        pruner = self.pruner_of(model)
+        view = optuna.Study(study_name=study.study_name, storage=_ModelStorage(study._storage, model),
+                            sampler=study.sampler, pruner=pruner)
+        return pruner.prune(view, trial)
