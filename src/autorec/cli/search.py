@@ -46,7 +46,9 @@ def search(
     task: str = typer.Option("rating", "--task", help="rating | ctr"),
     split: str = typer.Option("random-90-10", "--split", help="Named split protocol (see `autorec splits`)."),
     tuner: str = typer.Option("tpe", "--tuner", help="random | greedy | bayesian | tpe"),
-    trials: Optional[int] = typer.Option(20, "--trials", help="Total trials of the study (resumes count)."),
+    trials: Optional[int] = typer.Option(
+        None, "--trials",
+        help="Total trials of the study (resumes count); default 20, or as many as fit with --time-budget."),
     time_budget: Optional[str] = typer.Option(
         None, "--time-budget", help="Wall time for the whole command, results included, e.g. 30m, 2h."),
     trial_timeout: Optional[str] = typer.Option(None, "--trial-timeout", help="Per-trial limit, e.g. 5m."),
@@ -80,6 +82,10 @@ def search(
     from ..search import SearchSettings, parse_duration, run_search
     from ..search.space import CV_BELOW_ROWS, resolve_cv
 
+    if trials is None and time_budget is None:
+        trials = 20
+    if trials is not None and trials < 1:
+        raise ConfigError(f"--trials must be at least 1, got {trials}")
     known = model_names(task)  # also checks --task
     problem_models = [canonical_name(m.strip(), task) for m in models.split(",")] if models else None
     unknown = [m for m in problem_models or [] if m not in known]
