@@ -50,8 +50,20 @@ class DataError(AutorecError, ValueError):
         text = (", ".join(where) + ": ") if where else ""
         text += self.reason
         if self.has_value:
-            text += f" (value: {self.value!r})"
+            text += f" (value: {shown(self.value)})"
         return text
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value as a message shows it: plain numbers (6.0, not ``np.float32(6.0)``), and long
+    values cut to a readable length with their full size said."""
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        value = value.item()  # numpy scalar
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, (str, bytes)) else f"{len(text):,} characters shown in full"
+    return f"{text[:limit]}... ({size})"
 
 
 class ConfigError(AutorecError, ValueError):
@@ -60,3 +72,8 @@ class ConfigError(AutorecError, ValueError):
 
 class DatasetNotAvailable(AutorecError, FileNotFoundError):
     """A registered dataset is neither cached, bundled, given as a local path, nor downloadable."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption (``cli/main.py``): the same clean path as Ctrl-C
+    (the running trial fails as interrupted, what finished is written), exit code 143."""

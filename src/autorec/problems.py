@@ -59,6 +59,7 @@ class Problem(Protocol):
     def scores(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]: ...
     def evaluate(self, estimator, part: str) -> dict[str, float]: ...
     def describe(self) -> str: ...
+    def identity(self) -> dict: ...
     def run_info(self, estimator) -> dict: ...
     def require_validation(self) -> None: ...
     def better(self, a: float, b: float) -> bool: ...
@@ -170,6 +171,13 @@ class RatingProblem(_Common):
     def scores(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         return metrics.rating_scores(y, pred)
 
+    def identity(self) -> dict:
+        """What makes two problems the same: task, data (name and content), split (a search
+        records it and refuses to resume on anything else, ``search/identity.py``)."""
+        return {"task": self.task, "dataset": self.name, "fingerprint": self.data.fingerprint(),
+                "split": self.split.name, "split_seed": self.split.seed,
+                "rows": {part: len(self.target(part)) for part in PARTS}}
+
     def describe(self) -> str:
         return f"{self.data!r}  split {self.split.describe()}"
 
@@ -189,7 +197,7 @@ class CTRProblem(_Common):
     def __init__(self, table: FeatureTable, split_name: str = "random-90-10", seed: int = 0) -> None:
         self.table = table
         self.rows = make_row_split(len(table), split_name, seed=seed)
-        self.name, self.split_name = table.name, split_name
+        self.name, self.split_name, self.seed = table.name, split_name, seed
         self._info: DataInfo | None = None
 
     def require_validation(self) -> None:
@@ -243,6 +251,11 @@ class CTRProblem(_Common):
     def scores(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         return metrics.ctr_scores(y, pred)
 
+    def identity(self) -> dict:
+        return {"task": self.task, "dataset": self.name, "fingerprint": self.table.fingerprint(),
+                "split": self.split_name, "split_seed": self.seed,
+                "rows": {part: len(v) for part, v in self.rows.items()}}
+
     def describe(self) -> str:
         return f"{self.table!r}  rows: " + ", ".join(f"{k} {len(v):,}" for k, v in self.rows.items())
 
@@ -279,6 +292,9 @@ class CrossValidated(_Common):
         if name == "base":  # not set yet (copying, unpickling): no recursion
             raise AttributeError(name)
         return getattr(self.base, name)
+
+    def identity(self) -> dict:
+        return {**self.base.identity(), "cv_folds": self.k}
 
     def require_validation(self) -> None:
         pass  # the folds are the validation
@@ -333,7 +349,7 @@ TASK_PROBLEMS = {"rating": RatingProblem, "ctr": CTRProblem}
 
 
 def load_problem(dataset: str, data_path: str | Path | None, split: str, seed: int,
-                 task: str | None = None) -> RatingProblem | CTRProblem:
+                 task: str | None = None, load_options: Mapping[str, Any] | None = None) -> RatingProblem | CTRProblem:
     """Load a dataset, split it by the named protocol and wrap it in its task's problem.
 
     ``task`` (``rating`` | ``ctr``) is taken from the data when not given, and checked against
@@ -342,7 +358,7 @@ def load_problem(dataset: str, data_path: str | Path | None, split: str, seed: i
     """
     if task is not None and task not in TASK_PROBLEMS:
         raise ConfigError(f"--task must be one of {', '.join(TASK_PROBLEMS)}, got {task!r}")
-    data = load_dataset(dataset, data_path=data_path)
+    data = load_dataset(dataset, data_path=data_path, **dict(load_options or {}))
     if isinstance(data, FeatureTable):
         if task == "rating":
             raise ConfigError(f"{dataset} is CTR data (label + features): pass --task ctr")

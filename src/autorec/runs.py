@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from .io import write_json_atomic
+from .io import folder_lock, require_kind, write_json_atomic
 from .errors import ConfigError
 from .plots import plot_history
 from .problems import Problem
@@ -73,6 +73,15 @@ def train_and_evaluate(problem: Problem, model: str, settings: Mapping[str, Any]
     ``(estimator, metrics_dict)``."""
     params, train, options = split_settings(settings or {}, problem.options)
     train.setdefault("seed", seed)
+    if out is None:
+        return _train_and_evaluate(problem, model, params, train, options, seed, None, dataset_name)
+    # one writer per folder, held from before training until the run is written
+    with folder_lock(out, command=f"autorec train --model {model}"):
+        require_kind(out, "train", "train")
+        return _train_and_evaluate(problem, model, params, train, options, seed, out, dataset_name)
+
+
+def _train_and_evaluate(problem, model, params, train, options, seed, out, dataset_name):
     est = problem.fit(model, params, train, options=options)
     result = {
         "task": problem.task,

@@ -145,3 +145,54 @@ def test_an_ensemble_recommends_by_its_averaged_scores_without_seen_items():
     assert [s for _, s in top] == pytest.approx([float(scores[j]) for j in expected])
     with pytest.raises(ConfigError, match="unknown user id"):
         ens.recommend("nobody")
+
+
+def _resaved(tmp_path, name="biased-mf") -> Path:
+    """A legacy model saved again by this autorec: its meta.json records the weights file."""
+    d = tmp_path / f"{name}-new"
+    autorec.load(LEGACY / name).save(d)
+    return d
+
+
+def _flip_one_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01  # inside the last tensor's data: safetensors still reads it
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("tamper, message", [
+    (lambda d: (d / "weights.safetensors").write_bytes((d / "weights.safetensors").read_bytes()[:-8]),
+     "truncated or replaced"),
+    (lambda d: _flip_one_byte(d / "weights.safetensors"), "sha256 is not the one meta.json records"),
+    (lambda d: shutil.copy(LEGACY / "i-autorec" / "weights.safetensors", d / "weights.safetensors"),
+     "truncated or replaced|sha256"),
+])
+def test_a_tampered_weights_file_is_caught_before_it_predicts(tmp_path, tamper, message):
+    d = _resaved(tmp_path)
+    meta = json.loads((d / "meta.json").read_text())
+    assert meta["weights"]["bytes"] == (d / "weights.safetensors").stat().st_size
+    assert len(meta["weights"]["sha256"]) == 64 and meta["weights"]["tensors"]
+    autorec.load(d)  # untouched: loads
+    tamper(d)
+    with pytest.raises(ConfigError, match=message) as err:
+        autorec.load(d)
+    assert str(d) in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m["weights"]["tensors"][next(iter(m["weights"]["tensors"]))].update(shape=[7, 7]), "records"),
+    (lambda m: m["weights"].update(sha256=None), "must record the sha256"),
+    (lambda m: m.update(user_ids={**m["user_ids"], "values": [m["user_ids"]["values"][0]] * len(m["user_ids"]["values"])}),
+     "the same id twice"),
+    (lambda m: m.update(item_ids={**m["item_ids"], "values": m["item_ids"]["values"][:-1]}), "item ids for a model"),
+    (lambda m: m.update(rating_scale=[5, 1]), "low < high"),
+    (lambda m: m.update(global_mean=None), "global_mean must be a finite number"),
+])
+def test_edited_metadata_that_would_predict_wrongly_is_refused(tmp_path, edit, message):
+    d = _resaved(tmp_path)
+    meta = json.loads((d / "meta.json").read_text())
+    edit(meta)
+    (d / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ConfigError, match=message) as err:
+        autorec.load(d)
+    assert "meta.json" in str(err.value) or "weights.safetensors" in str(err.value)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import DatasetNotAvailable
+from .data_options import ENCODING, ITEM_COL, RATING_COL, SEP, TIME_COL, USER_COL, table_options
 
 app = typer.Typer(help="List and inspect datasets.", no_args_is_help=True)
 console = Console()
@@ -41,14 +42,30 @@ def list_cmd() -> None:
 
 @app.command("info")
 def info_cmd(
-    name: str = typer.Argument(..., help="Registered dataset name."),
+    name: str = typer.Argument(..., help="Registered dataset name, or the path of your own file or folder."),
     data_path: Optional[Path] = typer.Option(None, "--data-path", help="Local file or folder holding the dataset."),
+    user_col: Optional[str] = USER_COL,
+    item_col: Optional[str] = ITEM_COL,
+    rating_col: Optional[str] = RATING_COL,
+    time_col: Optional[str] = TIME_COL,
+    sep: Optional[str] = SEP,
+    encoding: Optional[str] = ENCODING,
 ) -> None:
-    """Details of NAME; if it is available locally, load it and show the real counts."""
-    from ..data.features import FeatureTable
-    from ..datasets import get_spec, load, locate
+    """Details of NAME; if it is available locally (or is a path), load it and show the real counts."""
+    from ..datasets import REGISTRY, get_spec, load, locate
 
+    options = table_options(user_col, item_col, rating_col, time_col, sep, encoding)
+    table = Table(title=name, show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    if name.strip().lower() not in REGISTRY and Path(name).expanduser().exists():
+        path = Path(name).expanduser()
+        table.add_row("location", str(path.resolve()))
+        _add_counts(table, load(path, **options))
+        console.print(table)
+        return
     spec = get_spec(name)
+    table.title = spec.name
     rows = [
         ("name", spec.name), ("task", spec.task), ("description", spec.description),
         ("documented size", spec.size), ("licence", spec.licence),
@@ -58,46 +75,48 @@ def info_cmd(
         ("homepage", spec.homepage or "-"),
     ]
     try:
-        path = locate(spec.name, data_path, download=False)
+        located = locate(spec.name, data_path, download=False)
     except DatasetNotAvailable as exc:
-        path = None
+        located = None
         rows.append(("available", f"no: {exc}"))
-    table = Table(title=spec.name, show_header=False)
-    table.add_column("key", style="bold")
-    table.add_column("value", overflow="fold")
     for k, v in rows:
         table.add_row(k, v)
-    if path is not None:
-        table.add_row("location", str(path))
-        data = load(spec.name, data_path=data_path, download=False)
-        if isinstance(data, FeatureTable):
-            table.add_row("rows", f"{len(data):,}")
-            table.add_row("positives", f"{data.n_positive:,} ({data.n_positive / len(data):.2%})")
-            table.add_row("fields", f"{len(data.dense)} dense, {len(data.categorical)} categorical")
-            card = [int(data.frame[c].nunique()) for c in data.categorical]
-            if card:
-                table.add_row("categories", f"{sum(card):,} distinct values in all fields "
-                                            f"(largest field {max(card):,})")
-        else:
-            density = len(data) / (data.n_users * data.n_items)
-            table.add_row("ratings", f"{len(data):,}")
-            table.add_row("users", f"{data.n_users:,}")
-            table.add_row("items", f"{data.n_items:,}")
-            table.add_row("density", f"{density:.4%}")
-            if data.rating_scale is not None:
-                lo, hi = data.rating_scale
-                table.add_row("rating scale", f"{lo:g} .. {hi:g} (mean {data.global_mean:.3f})")
-                values, counts = np.unique(data.ratings, return_counts=True)
-                if len(values) <= 12:
-                    table.add_row("rating counts", ", ".join(f"{v:g}: {c:,}" for v, c in zip(values, counts)))
-            if data.timestamps is not None:
-                lo_t, hi_t = (np.datetime64(int(t), "s") for t in (data.timestamps.min(), data.timestamps.max()))
-                table.add_row("time range", f"{lo_t} .. {hi_t} (UTC)")
-            for label, feats in (("user features", data.user_features), ("item features", data.item_features)):
-                if feats is not None:
-                    table.add_row(label, ", ".join(map(str, feats.columns[:8]))
-                                  + (f", ... ({feats.shape[1]} columns)" if feats.shape[1] > 8 else ""))
+    if located is not None:
+        table.add_row("location", str(located))
+        _add_counts(table, load(spec.name, data_path=data_path, download=False, **options))
     console.print(table)
+
+
+def _add_counts(table: Table, data) -> None:
+    from ..data.features import FeatureTable
+
+    if isinstance(data, FeatureTable):
+        table.add_row("rows", f"{len(data):,}")
+        table.add_row("positives", f"{data.n_positive:,} ({data.n_positive / len(data):.2%})")
+        table.add_row("fields", f"{len(data.dense)} dense, {len(data.categorical)} categorical")
+        card = [int(data.frame[c].nunique()) for c in data.categorical]
+        if card:
+            table.add_row("categories", f"{sum(card):,} distinct values in all fields "
+                                        f"(largest field {max(card):,})")
+        return
+    density = len(data) / (data.n_users * data.n_items)
+    table.add_row("ratings", f"{len(data):,}")
+    table.add_row("users", f"{data.n_users:,}")
+    table.add_row("items", f"{data.n_items:,}")
+    table.add_row("density", f"{density:.4%}")
+    if data.rating_scale is not None:
+        lo, hi = data.rating_scale
+        table.add_row("rating scale", f"{lo:g} .. {hi:g} (mean {data.global_mean:.3f})")
+        values, counts = np.unique(data.ratings, return_counts=True)
+        if len(values) <= 12:
+            table.add_row("rating counts", ", ".join(f"{v:g}: {c:,}" for v, c in zip(values, counts)))
+    if data.timestamps is not None:
+        lo_t, hi_t = (np.datetime64(int(t), "s") for t in (data.timestamps.min(), data.timestamps.max()))
+        table.add_row("time range", f"{lo_t} .. {hi_t} (UTC)")
+    for label, feats in (("user features", data.user_features), ("item features", data.item_features)):
+        if feats is not None:
+            table.add_row(label, ", ".join(map(str, feats.columns[:8]))
+                          + (f", ... ({feats.shape[1]} columns)" if feats.shape[1] > 8 else ""))
 
 
 @app.command("download")

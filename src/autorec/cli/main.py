@@ -7,12 +7,15 @@ become one line on stderr and exit code 1, never a traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+import warnings
 
 import typer
 
 from .._version import __version__
-from ..errors import AutorecError
+from ..errors import AutorecError, Terminated
 from . import datasets as datasets_cmd
 from . import search as search_cmd
 from . import train as train_cmd
@@ -46,21 +49,38 @@ def _register() -> None:
     search_cmd.register(app)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    text = " ".join(str(message).split())
+    typer.echo(f"autorec: warning: {text[:300]}", err=True)
+
+
+def _terminate(signum, _frame) -> None:
+    raise Terminated(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> None:
     _register()
+    # SIGTERM (kill, a scheduler's stop) takes the path of Ctrl-C instead of ending the process
+    # mid-write: the next Python instruction raises, within a mini-batch
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    # a library's warning is one line for the user, not a source path and a code line
+    shown_before = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
         app(args=argv, prog_name="autorec", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("autorec: aborted", err=True)
-        sys.exit(130)
+    except typer.Abort as exc:  # click turns KeyboardInterrupt (and so Terminated) into Abort
+        terminated = isinstance(exc.__cause__, Terminated)
+        typer.echo(f"autorec: {'terminated (SIGTERM)' if terminated else 'interrupted'}", err=True)
+        sys.exit(143 if terminated else 130)
     except (AutorecError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         typer.echo(f"autorec: error: {exc}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        typer.echo("autorec: interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        typer.echo(f"autorec: {'terminated (SIGTERM)' if terminated else 'interrupted'}", err=True)
+        sys.exit(143 if terminated else 130)
     except Exception as exc:
         # click usage errors; typer may vendor its own click, so match by name, not class
         names = {c.__name__ for c in type(exc).__mro__}
@@ -70,6 +90,10 @@ def main(argv: list[str] | None = None) -> None:
             typer.echo(f"autorec: error: {exc.format_message()}", err=True)
             sys.exit(getattr(exc, "exit_code", 2))
         raise
+    finally:
+        warnings.showwarning = shown_before
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ConfigError
+from .data_options import ENCODING, ITEM_COL, RATING_COL, SEP, TIME_COL, USER_COL, table_options
 
 console = Console()
 
@@ -71,8 +72,19 @@ def search(
         None, "--warm-start",
         help="Models whose defaults open a fresh study, comma-separated, or 'none' "
              "(default: i-autorec,biased-mf,deep-autorec for rating; deepfm,dcn,fm for ctr)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seeds the sampler and the trials' training (and, for a new "
+                                                "study, the split)."),
+    split_seed: Optional[int] = typer.Option(
+        None, "--split-seed", help="Seed of the split (default: the study's when resuming, else --seed)."),
+    new_study: bool = typer.Option(
+        False, "--new-study", help="Delete the study already in --out / --storage (and its results) and start afresh."),
     out: Path = typer.Option(..., "--out", "-o"),
+    user_col: Optional[str] = USER_COL,
+    item_col: Optional[str] = ITEM_COL,
+    rating_col: Optional[str] = RATING_COL,
+    time_col: Optional[str] = TIME_COL,
+    sep: Optional[str] = SEP,
+    encoding: Optional[str] = ENCODING,
 ) -> None:
     """Search models and hyperparameters; write the leaderboard, the best model, the ensemble and plots."""
     started = time.monotonic()  # --time-budget counts from here: loading the data is part of the command
@@ -80,6 +92,7 @@ def search(
     from ..problems import load_problem
     from ..runs import parse_settings
     from ..search import SearchSettings, parse_duration, run_search
+    from ..search.identity import stored_split_seed
     from ..search.space import CV_BELOW_ROWS, resolve_cv
 
     if trials is None and time_budget is None:
@@ -91,7 +104,14 @@ def search(
     unknown = [m for m in problem_models or [] if m not in known]
     if unknown:
         raise ConfigError(f"unknown {task} model(s) {unknown}; known: {', '.join(sorted(known))}")
-    problem = load_problem(dataset, data_path, split, seed, task=task)
+    # the study's split seed wins over --seed, so that every worker and re-run splits alike
+    stored = None if new_study else stored_split_seed(storage, study, out)
+    if split_seed is None:
+        split_seed = stored if stored is not None else seed
+        if stored is not None and stored != seed:
+            console.print(f"split seed {stored} (the study's); --seed {seed} seeds the sampler and the training")
+    problem = load_problem(dataset, data_path, split, split_seed, task=task,
+                           load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding))
     chosen = problem_models or problem.default_models()
     console.print(f"[bold]{problem.describe()}[/]")
     folds = resolve_cv(cv.strip().lower(), problem)
@@ -111,10 +131,17 @@ def search(
                          refit_full=refit_full, cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
                          warm_start=None if warm_start is None else
                          [] if warm_start.strip().lower() == "none" else
-                         [m.strip() for m in warm_start.split(",") if m.strip()])
+                         [m.strip() for m in warm_start.split(",") if m.strip()],
+                         split_seed=split_seed, new_study=new_study)
     progress, on_trial = _progress_callback(trials)
-    with progress:
-        result = run_search(problem, cfg, out, on_trial=on_trial, started=started)
+    try:
+        with progress:
+            result = run_search(problem, cfg, out, on_trial=on_trial, started=started)
+    except KeyboardInterrupt:
+        if (out / "leaderboard.csv").exists():
+            console.print(f"interrupted: the finished trials are kept in {out} (leaderboard.csv); the same "
+                          "command again resumes the study, redoing the trial that was cut short")
+        raise
     _print_summary(out, result)
 
 

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .data_options import ENCODING, ITEM_COL, RATING_COL, SEP, TIME_COL, USER_COL, table_options
+
 console = Console(stderr=False)
 
 
@@ -24,6 +26,12 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the initialisation and the batches."),
     settings: List[str] = typer.Option([], "--set", help="key=value: a model hyperparameter or a training setting; repeatable."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for metrics.json, history.csv, curves.png, model/."),
+    user_col: Optional[str] = USER_COL,
+    item_col: Optional[str] = ITEM_COL,
+    rating_col: Optional[str] = RATING_COL,
+    time_col: Optional[str] = TIME_COL,
+    sep: Optional[str] = SEP,
+    encoding: Optional[str] = ENCODING,
 ) -> None:
     """Train one model, evaluate it once on the test part, and save it."""
     from ..families import get_family, tasks_of
@@ -33,7 +41,8 @@ def train(
     parsed = parse_settings(settings)
     if not tasks_of(model):
         get_family(model)  # an unknown model fails before any data is read, naming the closest
-    problem = load_problem(dataset, data_path, split, seed)
+    problem = load_problem(dataset, data_path, split, seed,
+                           load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding))
     console.print(f"[bold]{problem.describe()}[/]")
     _, result = train_and_evaluate(problem, model, parsed, seed=seed, out=out, dataset_name=dataset)
     _print_result(result, problem.metric_names)

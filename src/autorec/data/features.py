@@ -21,6 +21,7 @@ Encoding rules (documented in docs/datasets.md):
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
@@ -85,6 +86,12 @@ class FeatureTable:
     @property
     def timestamps(self) -> np.ndarray | None:
         return None if self.timestamp is None else self.frame[self.timestamp].to_numpy(np.int64)
+
+    def fingerprint(self) -> str:
+        """sha256 of the rows and the column roles (see ``Interactions.fingerprint``)."""
+        h = hashlib.sha256(repr((self.label, self.dense, self.categorical, self.timestamp)).encode())
+        h.update(np.ascontiguousarray(pd.util.hash_pandas_object(self.frame, index=False).to_numpy()).tobytes())
+        return h.hexdigest()
 
     def take(self, rows: np.ndarray | Sequence[int]) -> "FeatureTable":
         """Rows at positions (or a boolean mask); categorical columns keep their categories."""

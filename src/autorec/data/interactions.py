@@ -8,6 +8,7 @@ maps and a model trained on the train part can score test pairs by index directl
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Sequence
@@ -179,6 +180,18 @@ class Interactions:
         return float(self.ratings.mean()) if len(self) else float("nan")
 
     # ------------------------------------------------------------------ subsets
+    def fingerprint(self) -> str:
+        """sha256 of the content (rows, ids, ratings, times, scale): two loads of the same data
+        agree, any edit of a row or an id changes it.  A study records it, so that resuming
+        on other data is caught (``autorec.search.identity``)."""
+        h = hashlib.sha256()
+        for arr in (self.users, self.items, self.ratings, self.timestamps):
+            h.update(b"-" if arr is None else np.ascontiguousarray(arr).tobytes())
+        for ids in (self.user_ids, self.item_ids):
+            h.update("\x1f".join(map(str, ids)).encode("utf-8", "surrogateescape"))
+        h.update(repr((self.rating_scale, self.implicit)).encode())
+        return h.hexdigest()
+
     def take(self, index: np.ndarray | Sequence[int]) -> "Interactions":
         """Rows at ``index`` (positions or a boolean mask), in the same id space."""
         idx = np.asarray(index)

@@ -148,7 +148,7 @@ def _load_table_like(source: Path | pd.DataFrame, options: dict[str, Any]) -> In
     if "label" in options:
         return load_ctr_table(source, **options)
     if "user" not in options or "item" not in options:
-        columns = list(read_table(source, sep=options.get("sep"))[0].columns) \
+        columns = list(read_table(source, sep=options.get("sep"), encoding=options.get("encoding", "utf-8"))[0].columns) \
             if not isinstance(source, pd.DataFrame) else list(source.columns)
         guess = {
             "user": next((c for c in _USER_NAMES if c in columns), None),
@@ -158,8 +158,8 @@ def _load_table_like(source: Path | pd.DataFrame, options: dict[str, Any]) -> In
         }
         if guess["user"] is None or guess["item"] is None:
             raise ConfigError(f"cannot tell the user and item columns of {source if isinstance(source, Path) else 'the frame'} "
-                              f"(columns: {columns}); pass user=... and item=... (and rating=..., "
-                              "timestamp=...)")
+                              f"(columns: {columns}); name them with --user-col and --item-col (and "
+                              "--rating-col, --time-col); in Python, user=... and item=...")
         for k, v in guess.items():
             options.setdefault(k, v)
     return load_table(source, **options)

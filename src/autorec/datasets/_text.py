@@ -61,6 +61,61 @@ def ensure_file(path: Path) -> Path:
     return path
 
 
+# what a file that is not text usually is, by its first bytes
+_MAGIC = (
+    (b"\x1f\x8b", "a gzip archive (name it .gz, or unpack it)"),
+    (b"PK\x03\x04", "a zip archive (unpack it first)"),
+    (b"PAR1", "a Parquet file (name it .parquet)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"SQLite format 3", "an SQLite database"),
+    (b"\x28\xb5\x2f\xfd", "a zstd archive (unpack it first)"),
+    (b"BZh", "a bzip2 archive (name it .bz2, or unpack it)"),
+)
+
+
+def check_text(path: Path, encoding: str = "utf-8", block_size: int = BLOCK_SIZE) -> None:
+    """Refuse a file that is not text in ``encoding``, naming where.
+
+    Binary input (a known magic number, or a NUL byte in the first block) is named as such,
+    instead of surfacing later as a "blank line" or a parser error.  Then the whole file is
+    decoded strictly, block by block: the first invalid byte sequence is reported with its
+    line and byte offset, and ``--encoding`` is suggested.  Compressed files are decompressed
+    by the reader and checked by it."""
+    import codecs
+
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    except LookupError:
+        from ..errors import ConfigError
+        raise ConfigError(f"unknown text encoding {encoding!r} (e.g. utf-8, latin-1, cp1252, utf-16)") from None
+    offset, lines = 0, 0
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(block_size)
+            if offset == 0:
+                for magic, what in _MAGIC:
+                    if block.startswith(magic):
+                        raise DataError(f"this is {what}, not delimited text", path=path)
+                nul = block.find(b"\x00")
+                if nul >= 0 and not encoding.lower().replace("-", "").startswith("utf16"):
+                    raise DataError(f"binary data, not text: a NUL byte at byte offset {nul}",
+                                    path=path, line=block.count(b"\n", 0, nul) + 1)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                bad = exc.object[exc.start:exc.end]
+                at = offset + exc.start
+                line = lines + block.count(b"\n", 0, max(exc.start, 0)) + 1
+                raise DataError(f"the bytes {bad!r} at byte offset {at} are not valid {encoding}; if the file "
+                                "is in another encoding, say which with --encoding (e.g. latin-1, cp1252)",
+                                path=path, line=line) from None
+            if not block:
+                return
+            offset += len(block)
+            lines += block.count(b"\n")
+
+
 def short(text: bytes | str, limit: int = 200) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
@@ -236,6 +291,7 @@ def read_delimited(
     Row ``i`` of the result is physical line ``i + 1 + (header is not None)``.
     """
     ensure_file(path)
+    check_text(path, encoding)
     n_header = 0 if header is None else 1
     real_sep, fields = _fields_for(columns, sep)
     n_lines = check_field_counts(path, sep, len(columns), names=[c.name for c in columns],

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 from ..data.features import FeatureTable
 from ..data.interactions import Interactions
 from ..errors import ConfigError, DataError
-from ._text import ensure_file, short
+from ._text import check_text, ensure_file, short
 
 _COMPRESSED = (".gz", ".bz2", ".zst", ".lz4")
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
@@ -33,12 +33,14 @@ def _suffix(path: Path) -> str:
 
 
 def read_table(source: str | Path | pd.DataFrame, *, sep: str | None = None,
-               columns: Sequence[str] | None = None) -> tuple[pd.DataFrame, str | None, int]:
+               columns: Sequence[str] | None = None,
+               encoding: str = "utf-8") -> tuple[pd.DataFrame, str | None, int]:
     """Read ``source`` -> (frame, path for messages, line of frame row 0).
 
     ``sep`` None: from the extension (.csv ``,``; .tsv/.tab tab; .parquet).  ``columns``:
     the ones the caller needs; others in the file are read (to check field counts) but
-    dropped.
+    dropped.  ``encoding``: of a text file, strict (an invalid byte is an error naming line
+    and byte offset, ``_text.check_text``).
     """
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True)
@@ -62,7 +64,9 @@ def read_table(source: str | Path | pd.DataFrame, *, sep: str | None = None,
         sep = _SEPARATORS[suffix]
     if len(sep) != 1:
         raise ConfigError(f"sep must be one character, got {sep!r}")
-    frame = _read_csv(path, sep)
+    if suffix == path.suffix.lower():  # not compressed: the raw bytes are the text
+        check_text(path, encoding)
+    frame = _read_csv(path, sep, encoding)
     _require_columns(frame, columns, path)
     if len(frame) == 0:
         raise DataError("the file has a header but no data rows", path=path)
@@ -73,7 +77,7 @@ def read_table(source: str | Path | pd.DataFrame, *, sep: str | None = None,
     return frame, str(path), 2
 
 
-def _read_csv(path: Path, sep: str) -> pd.DataFrame:
+def _read_csv(path: Path, sep: str, encoding: str = "utf-8") -> pd.DataFrame:
     invalid: list = []
 
     def on_invalid(row) -> str:
@@ -86,10 +90,10 @@ def _read_csv(path: Path, sep: str) -> pd.DataFrame:
         if as_text:
             convert = pacsv.ConvertOptions(
                 null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False,
-                column_types={n: pa.string() for n in _header_names(path, sep)})
+                column_types={n: pa.string() for n in _header_names(path, sep, encoding)})
         return pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(use_threads=threads),
+            read_options=pacsv.ReadOptions(use_threads=threads, encoding=encoding),
             parse_options=pacsv.ParseOptions(delimiter=sep, invalid_row_handler=on_invalid,
                                              ignore_empty_lines=False),
             convert_options=convert,
@@ -138,10 +142,11 @@ def _trailing_blank_lines(path: Path) -> int:
     return max(tail[len(rest):].count(b"\n") - 1, 0)
 
 
-def _header_names(path: Path, sep: str) -> list[str]:
+def _header_names(path: Path, sep: str, encoding: str = "utf-8") -> list[str]:
     import csv
 
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    with open(path, newline="", encoding=enc, errors="replace") as fh:
         return next(csv.reader(fh, delimiter=sep), [])
 
 
@@ -184,6 +189,7 @@ def load_table(
     rating: str | None = None,
     timestamp: str | None = None,
     sep: str | None = None,
+    encoding: str = "utf-8",
     rating_scale: tuple[float, float] | None = None,
     duplicates: str = "error",
     name: str = "",
@@ -198,7 +204,7 @@ def load_table(
     if not user or not item:
         raise ConfigError("load_table needs the user and item column names (user=..., item=...)")
     needed = [c for c in (user, item, rating, timestamp) if c is not None]
-    frame, path, line0 = read_table(source, sep=sep, columns=needed)
+    frame, path, line0 = read_table(source, sep=sep, columns=needed, encoding=encoding)
     if not name:
         name = Path(path).stem if path else "table"
     frame = frame[needed].copy()
@@ -218,13 +224,14 @@ def load_ctr_table(
     dense: Sequence[str] = (),
     categorical: Sequence[str] = (),
     sep: str | None = None,
+    encoding: str = "utf-8",
     name: str = "",
 ) -> FeatureTable:
     """A CTR table: a 0/1 ``label`` column, numeric ``dense`` columns (empty = missing) and
     ``categorical`` columns (empty = missing, encoded later as ``<missing>``)."""
     dense, categorical = list(dense), list(categorical)
     needed = [label, *dense, *categorical]
-    frame, path, line0 = read_table(source, sep=sep, columns=needed)
+    frame, path, line0 = read_table(source, sep=sep, columns=needed, encoding=encoding)
     if not name:
         name = Path(path).stem if path else "table"
     out = pd.DataFrame(index=frame.index)

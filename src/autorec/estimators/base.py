@@ -66,7 +66,8 @@ class TopNMixin:
         self._check_fitted()
         u = int(self._index("user", [user])[0])
         if u < 0:
-            raise ConfigError(f"unknown user id {user!r}")
+            raise ConfigError(f"user {user!r} is not in this model's training data ({len(self.user_ids_):,} "
+                              "users known), so it has no history to rank from; pass a known user id")
         scores = np.array(self.score_items(u), dtype=np.float64)
         scores[self.seen_item_indices(u)] = -np.inf
         if exclude is not None:

@@ -8,6 +8,7 @@ selection scored on validation, so the saved ensemble predicts exactly what was 
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -55,8 +56,15 @@ class Ensemble(TopNMixin):
         return ensemble_predict(np.stack([predict(m) for m in self.members]), self.weights)
 
     # the faces of the members' task: rating models (original ids or indices), CTR models
-    def predict(self, users, items) -> np.ndarray:
-        return self._average(lambda m: m.predict(users, items))
+    def predict(self, users, items, return_fallback: bool = False):
+        """The weighted average of the members' predictions; ``return_fallback=True`` adds a
+        per-row flag that is True where any member answered with its default rating."""
+        pred = self._average(lambda m: m.predict(users, items))
+        return (pred, self.fallback(users, items)) if return_fallback else pred
+
+    def fallback(self, users, items) -> np.ndarray:
+        self._check_fitted()
+        return np.logical_or.reduce([m.fallback(users, items) for m in self.members])
 
     def predict_index(self, users, items) -> np.ndarray:
         return self._average(lambda m: m.predict_index(users, items))
@@ -92,16 +100,18 @@ class Ensemble(TopNMixin):
         """Each member in its own folder beside ``ensemble.json``; written aside and moved in."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.writing"
-        if tmp.exists():  # left by a writer that was killed
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        for member, name in zip(self.members, self.names):
-            member.save(tmp / name)
-        write_json_atomic(tmp / ENSEMBLE_FILE, {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "task": self.task,
-            "members": self.names, "weights": self.weights.tolist()})
-        replace_folder(tmp, path)
+        # a unique temporary folder: two writers never build into the same one
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.writing."))
+        try:
+            for member, name in zip(self.members, self.names):
+                member.save(tmp / name)
+            write_json_atomic(tmp / ENSEMBLE_FILE, {
+                "format": FORMAT, "format_version": FORMAT_VERSION, "task": self.task,
+                "members": self.names, "weights": self.weights.tolist()})
+            replace_folder(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         return path
 
     @classmethod

@@ -103,8 +103,7 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
         out = np.full(len(users), self.default_value_, dtype=np.float64)
-        known = (users >= 0) & (items >= 0)
-        known[known] = self.seen_users_[users[known]] & self.seen_items_[items[known]]
+        known = ~self._fallback_index(users, items)
         if known.any():
             was_training = self.state_.module.training
             self.state_.module.eval()
@@ -114,6 +113,21 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         if self.clip and self.rating_scale_ is not None:
             np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
         return out
+
+    def _fallback_index(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Where the default rating answers instead of the model: an id it does not know, or a
+        user or item with no training ratings."""
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        known = (users >= 0) & (items >= 0)
+        known[known] = self.seen_users_[users[known]] & self.seen_items_[items[known]]
+        return ~known
+
+    def fallback(self, users, items) -> np.ndarray:
+        """Per pair of ORIGINAL ids, whether ``predict`` answers it with the default rating
+        (``default_rating``) because the user or the item is unknown to the model."""
+        self._check_fitted()
+        return self._fallback_index(self._index("user", users), self._index("item", items))
 
     def _index(self, kind: str, query) -> np.ndarray:
         """Indices of original ids (-1 where unknown); the id -> index dict is built once."""
@@ -127,14 +141,17 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         self._check_fitted()
         return self._predict_index_raw(users, items)
 
-    def predict(self, users, items) -> np.ndarray:
-        """Predicted ratings for pairs of ORIGINAL user and item ids (unknown ids get the default)."""
+    def predict(self, users, items, return_fallback: bool = False):
+        """Predicted ratings for pairs of ORIGINAL user and item ids.  Unknown ids get the
+        default rating; ``return_fallback=True`` returns ``(predictions, fallback)`` where
+        ``fallback[k]`` says that row ``k`` is the default, not the model's."""
         self._check_fitted()
         u = self._index("user", users)
         i = self._index("item", items)
         if len(u) != len(i):
             raise ConfigError(f"users and items differ in length ({len(u)} vs {len(i)})")
-        return self._predict_index_raw(u, i)
+        pred = self._predict_index_raw(u, i)
+        return (pred, self._fallback_index(u, i)) if return_fallback else pred
 
     def score_items(self, user_index: int) -> np.ndarray:
         """Predicted rating of every item for one user (by index)."""
@@ -202,4 +219,25 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         rec.seen_users_ = tensors["seen.users"].numpy().astype(bool)
         rec.seen_items_ = tensors["seen.items"].numpy().astype(bool)
         rec.meta_ = meta
+        _check_invariants(folder.path / "meta.json", rec)
         return rec
+
+
+def _check_invariants(meta_file: Path, rec: "Recommender") -> None:
+    """What prediction relies on and an edit could break silently: unique ids, one id per row
+    of the user and item tables, a valid rating scale, finite defaults."""
+    import math
+
+    for what, ids, seen in (("user", rec.user_ids_, rec.seen_users_), ("item", rec.item_ids_, rec.seen_items_)):
+        if len(set(ids.tolist())) != len(ids):
+            raise ConfigError(f"{meta_file}: {what}_ids holds the same id twice")
+        if len(seen) != len(ids):
+            raise ConfigError(f"{meta_file}: {len(ids):,} {what} ids for a model trained on {len(seen):,} {what}s")
+    scale = rec.rating_scale_
+    if scale is not None and not (len(scale) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v)
+                                                         for v in scale) and scale[0] < scale[1]):
+        raise ConfigError(f"{meta_file}: rating_scale must be [low, high] with low < high, got {list(scale)}")
+    for key in ("global_mean", "default_value"):
+        value = getattr(rec, f"{key}_")
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(f"{meta_file}: {key} must be a finite number, got {value!r}")

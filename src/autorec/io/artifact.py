@@ -13,6 +13,7 @@ by a newer autorec, its weights are readable) and hands back the metadata and te
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -179,6 +180,9 @@ def read_model_folder(path: str | Path, formats: Iterable[str], versions: dict[s
         raise ConfigError(f"{meta_file}: written by a newer autorec (format {fmt} version {version}; "
                           f"this is autorec {__version__}, which reads up to {versions[fmt]}); upgrade")
     weights = folder / WEIGHTS_FILE
+    record = meta.get("weights")  # absent in folders written by older autorec versions
+    if record is not None:
+        _check_record(meta_file, weights, record)
     try:
         tensors = load_file(str(weights))
     except FileNotFoundError:
@@ -188,7 +192,39 @@ def read_model_folder(path: str | Path, formats: Iterable[str], versions: dict[s
     for name, t in tensors.items():
         if t.is_floating_point() and not bool(torch.isfinite(t).all()):
             raise ConfigError(f"{weights}: tensor {name!r} holds NaN or infinite values")
+    if record is not None:
+        expected = record.get("tensors", {})
+        if set(expected) != set(tensors):
+            raise ConfigError(f"{weights}: holds tensors {sorted(tensors)}, {META_FILE} records {sorted(expected)}")
+        for name, spec in expected.items():
+            if list(tensors[name].shape) != list(spec.get("shape", [])):
+                raise ConfigError(f"{weights}: tensor {name!r} has shape {list(tensors[name].shape)}, "
+                                  f"{META_FILE} records {spec.get('shape')}")
     return ArtifactFolder(folder, meta, tensors)
+
+
+def file_digest(path: Path) -> dict:
+    """``{"sha256": ..., "bytes": ...}`` of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return {"sha256": h.hexdigest(), "bytes": Path(path).stat().st_size}
+
+
+def _check_record(meta_file: Path, weights: Path, record: Any) -> None:
+    if not isinstance(record, dict) or not isinstance(record.get("sha256"), str) \
+            or not isinstance(record.get("bytes"), int):
+        raise ConfigError(f"{meta_file}: 'weights' must record the sha256 and size of {WEIGHTS_FILE}")
+    if not weights.exists():
+        raise ConfigError(f"{weights}: missing; the model folder is incomplete")
+    size = weights.stat().st_size
+    if size != record["bytes"]:
+        raise ConfigError(f"{weights}: {size:,} bytes, but {meta_file.name} records {record['bytes']:,}: "
+                          "the file was truncated or replaced")
+    if file_digest(weights)["sha256"] != record["sha256"]:
+        raise ConfigError(f"{weights}: its sha256 is not the one {meta_file.name} records: "
+                          "the file was changed after it was written")
 
 
 def write_model_folder(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
@@ -200,9 +236,14 @@ def write_model_folder(path: Path, tensors: dict[str, torch.Tensor], meta: dict)
     meta = {**meta, "autorec_version": meta.get("autorec_version", __version__)}
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / WEIGHTS_FILE),
-                  metadata={"format": meta["format"]})
+        flat = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        save_file(flat, str(tmp / WEIGHTS_FILE), metadata={"format": meta["format"]})
         _as_umask(tmp / WEIGHTS_FILE, is_dir=False)
+        # what the loader verifies before it trusts the file: a truncated, replaced or edited
+        # weights file is caught by its size and hash, a foreign one by its tensors' shapes
+        meta["weights"] = {"file": WEIGHTS_FILE, **file_digest(tmp / WEIGHTS_FILE),
+                           "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")}
+                                       for k, v in sorted(flat.items())}}
         write_json_atomic(tmp / META_FILE, meta)
         _as_umask(tmp, is_dir=True)
         replace_folder(tmp, path)
@@ -234,10 +275,16 @@ def replace_folder(tmp: Path, path: Path) -> None:
 def write_array(path: Path, array: np.ndarray) -> Path:
     """One numeric array as a safetensors file (no pickle), written atomically."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({"array": torch.from_numpy(np.ascontiguousarray(array))}, str(tmp))
-    _as_umask(tmp, is_dir=False)
-    os.replace(tmp, path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)  # a unique name: two writers never share a temporary file
+    try:
+        save_file({"array": torch.from_numpy(np.ascontiguousarray(array))}, str(tmp))
+        _as_umask(tmp, is_dir=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

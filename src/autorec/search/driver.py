@@ -22,10 +22,12 @@ from ..hparams import OptunaHP
 from ..io import to_jsonable
 from ..problems import CrossValidated, Problem
 from .budget import Budget
-from .results import KeptModels, completed, finalize
+from ..io import folder_lock, require_kind
+from .identity import check_identity, delete_study, study_identity
+from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, resolve_cv, suggest, warm_start_models
-from .storage import SharedBudget, open_study, remaining_budget, track_failures
+from .storage import SharedBudget, open_study, remaining_budget, requeue_interrupted, track_failures
 from .scheduling import CostAwareModelSampler, ModelwisePruner
 from .tuners import make_pruner, make_sampler
 
@@ -45,10 +47,20 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
     problem.require_validation()
     folds = resolve_cv(settings.cv, problem)
     if folds is not None:
-        problem = CrossValidated(problem, folds, seed=settings.seed)
+        # folds from the split seed: every worker of a study scores on the same folds
+        problem = CrossValidated(problem, folds, seed=settings.seed if settings.split_seed is None
+                                 else settings.split_seed)
     check_fixed(settings, problem)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # one writer per folder; everything above is checked before the folder exists
+    with folder_lock(out, command="autorec search"):
+        require_kind(out, "search", "search")
+        return _run_locked(problem, settings, out, on_trial, budget)
+
+
+def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial, budget: Budget) -> dict:
+    if settings.new_study:
+        delete_study(settings.storage, settings.study_name, out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress line says it better
     sampler = make_sampler(settings.tuner, seed=settings.seed)
     if settings.model_choice == "cost-aware" and settings.tuner in COST_AWARE_TUNERS:
@@ -67,9 +79,14 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
                        sampler=sampler, pruner=pruner, fail_running=settings.storage is None)
     # the first trial of a fresh study is the all-defaults configuration (greedy starts there),
     # then the defaults of the warm-start models
+    check_identity(study, study_identity(problem, settings), where=str(out) if settings.storage is None
+                   else repr(settings.storage))
+    warm = [defaults_as_params(settings, problem, model) for model in warm_start_models(settings, problem.task)]
     if not study.trials:
-        for model in warm_start_models(settings, problem.task):
-            study.enqueue_trial(defaults_as_params(settings, problem, model), skip_if_exists=True)
+        for params in warm:
+            study.enqueue_trial(params, skip_if_exists=True)
+    else:
+        requeue_interrupted(study, warm)  # a warm start that Ctrl-C or a kill cut short runs again
 
     kept = KeptModels(out / "trials", settings.ensemble_size, problem)
 
@@ -135,8 +152,14 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
     deadline = trials_deadline()
     timeout = None if deadline is None else deadline - time.monotonic()
     if (n_left is None or n_left > 0) and (timeout is None or timeout > 0):
-        study.optimize(track_failures(objective), n_trials=n_left, timeout=timeout,
-                       callbacks=callbacks, catch=(Exception,), gc_after_trial=True)
+        try:
+            study.optimize(track_failures(objective), n_trials=n_left, timeout=timeout,
+                           callbacks=callbacks, catch=(Exception,), gc_after_trial=True)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM (cli/signals.py): Optuna has failed the running trial, which
+            # counts as interrupted and is redone on resume; what finished goes on record
+            write_leaderboard(leaderboard(study, problem.metric, problem.direction), out)
+            raise
     search_seconds = time.perf_counter() - t0
     return finalize(study, problem, settings, out, search_seconds, kept=kept, budget=budget)
 

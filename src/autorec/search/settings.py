@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from ..errors import ConfigError
 from ..families import canonical_name
 
@@ -42,10 +44,11 @@ class SearchSettings:
     # models whose all-defaults configuration opens a fresh study, in order, after the first
     # model's (None: the task's usual anchors among ``models``, see space.WARM_START; [] for none)
     warm_start: Sequence[str] | None = None
+    new_study: bool = False  # delete a study already in the storage (and its results) first
+    split_seed: int | None = None  # the seed the data was split with (None: ``seed``)
 
     def __post_init__(self) -> None:
-        if self.model_choice not in MODEL_CHOICES:
-            raise ConfigError(f"model choice must be one of {', '.join(MODEL_CHOICES)}, got {self.model_choice!r}")
+        self._validate()
         # one spelling of every model name (hyphens; "biased_mf" is "biased-mf"), also inside
         # --set keys ("biased_mf/factors/l2") and values (model=biased_mf)
         self.models = [canonical_name(m) for m in self.models]
@@ -57,6 +60,44 @@ class SearchSettings:
             key = canonical_name(head) + sep + rest if sep else key
             fixed[key] = canonical_name(value) if key == "model" and isinstance(value, str) else value
         self.fixed = fixed
+
+
+    def _validate(self) -> None:
+        """Every option in range before a study or a folder exists: a bad value found inside the
+        first trial would leave a failed trial behind that counts against ``--trials``."""
+        from .tuners import PRUNERS, SAMPLERS  # the tuners import optuna; settings stay light
+
+        def need(ok: bool, what: str) -> None:
+            if not ok:
+                raise ConfigError(what)
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        need(self.tuner in SAMPLERS, f"--tuner must be one of {', '.join(SAMPLERS)}, got {self.tuner!r}")
+        need(self.pruner in PRUNERS, f"--pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
+        need(self.model_choice in MODEL_CHOICES,
+             f"--model-choice must be one of {', '.join(MODEL_CHOICES)}, got {self.model_choice!r}")
+        need(self.n_trials is None or (is_int(self.n_trials) and self.n_trials >= 1),
+             f"--trials must be a whole number >= 1, got {self.n_trials!r}")
+        need(is_int(self.max_epochs) and self.max_epochs >= 1,
+             f"--max-epochs must be a whole number >= 1, got {self.max_epochs!r}")
+        need(is_int(self.patience) and self.patience >= 0, f"patience must be a whole number >= 0, got {self.patience!r}")
+        need(is_int(self.pruner_min_epochs) and self.pruner_min_epochs >= 1,
+             f"pruner_min_epochs must be a whole number >= 1, got {self.pruner_min_epochs!r}")
+        need(is_int(self.seed), f"--seed must be a whole number, got {self.seed!r}")
+        need(self.split_seed is None or is_int(self.split_seed),
+             f"--split-seed must be a whole number, got {self.split_seed!r}")
+        need(is_int(self.ensemble_size) and self.ensemble_size >= 1,
+             f"ensemble_size must be a whole number >= 1, got {self.ensemble_size!r}")
+        for name in ("time_budget", "trial_timeout"):
+            value = getattr(self, name)
+            need(value is None or (isinstance(value, (int, float)) and value > 0),
+                 f"{name.replace('_', ' ')} must be a positive number of seconds, got {value!r}")
+        need(isinstance(self.max_trial_share, (int, float)) and 0 < self.max_trial_share <= 1,
+             f"max_trial_share must be in (0, 1], got {self.max_trial_share!r}")
+        need(len(list(self.models)) >= 1, "no models to search")
+        need(isinstance(self.study_name, str) and self.study_name.strip() != "", "--study must not be empty")
 
 
 def parse_duration(text: str | None) -> float | None:

@@ -19,7 +19,7 @@ process is using the study; the only way for a journal file, which has no heartb
 
 The budget counts what is already done (:func:`count_done`): COMPLETE and PRUNED trials, and
 FAILED trials whose objective raised an error (recorded by :func:`track_failures` as the user
-attr ``fail_reason``).  A FAILED trial without a reason was interrupted (its process died, or
+attr ``fail_reason``), except configuration errors.  A FAILED trial without a reason was interrupted (its process died, or
 ``fail_running`` closed it) and is not counted, so a resumed run redoes it.  WAITING (enqueued)
 and RUNNING trials are not done.
 
@@ -60,10 +60,12 @@ __all__ = [
     "remaining_budget",
     "SharedBudget",
     "track_failures",
+    "requeue_interrupted",
     "FAIL_REASON",
 ]
 
 FAIL_REASON = "fail_reason"
+CONFIG_ERROR = "ConfigError:"
 
 DIRECTIONS = ("minimize", "maximize")
 _CREATE_ATTEMPTS = 5
@@ -224,10 +226,13 @@ def fail_running_trials(study: optuna.Study) -> list[int]:
 
 
 def is_done(t: FrozenTrial) -> bool:
-    """Whether a trial uses up budget (see the module docstring)."""
+    """Whether a trial uses up budget (see the module docstring).  A trial that failed on a
+    configuration error (``ConfigError``: a value the model cannot take) does not: once the
+    configuration is fixed, the re-run gets its full ``--trials``."""
     if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
-    return t.state == TrialState.FAIL and FAIL_REASON in t.user_attrs
+    return (t.state == TrialState.FAIL and FAIL_REASON in t.user_attrs
+            and not str(t.user_attrs[FAIL_REASON]).startswith(CONFIG_ERROR))
 
 
 def count_done(study: optuna.Study) -> int:
@@ -257,6 +262,19 @@ class SharedBudget:
         running = sum(t.state == TrialState.RUNNING and t.number != trial.number for t in trials)
         if done + running >= self.n_trials:
             study.stop()
+
+
+def requeue_interrupted(study: optuna.Study, queued: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Enqueue again each of ``queued`` (parameters once given to ``enqueue_trial``) whose every
+    trial was interrupted (FAILED without a reason) and none is waiting or running; returns them.
+    Optuna's ``skip_if_exists`` would see the interrupted trial and skip it for good."""
+    again = []
+    for params in queued:
+        same = [t for t in study.get_trials(deepcopy=False) if t.system_attrs.get("fixed_params") == params]
+        if same and all(t.state == TrialState.FAIL and FAIL_REASON not in t.user_attrs for t in same):
+            study.enqueue_trial(params)
+            again.append(params)
+    return again
 
 
 def track_failures(objective: Callable[[optuna.Trial], Any]) -> Callable[[optuna.Trial], Any]:

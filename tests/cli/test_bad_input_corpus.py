@@ -1,0 +1,71 @@
+"""A corpus of bad input files, one per case, generated here: each gives one line on stderr
+naming the file and where in it, exit code 1, no traceback, and nothing written to --out."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from autorec.cli.main import main
+
+GOOD = "user,item,rating\n" + "".join(f"u{u},i{i},{1 + (u * i) % 5}\n" for u in range(12) for i in range(10))
+LINES = GOOD.splitlines(keepends=True)
+
+# name -> (file name, bytes, what the message must contain besides the file name)
+CASES = {
+    "truncated": ("ratings.csv", (GOOD + "u99,i3").encode()[:-4], "line 122"),
+    "wrong separator": ("ratings.csv", GOOD.replace(",", ";").encode(), "user"),
+    "not utf-8": ("ratings.csv", (LINES[0] + "".join(LINES[1:40]) + "u\xe9t\xe9,i1,4\n").encode("latin-1")
+                  + "".join(LINES[40:]).encode(), "line 41"),
+    "binary": ("ratings.csv", b"\x00\x01\x02garbage\x00" * 100, "binary"),
+    "gzip named .csv": ("ratings.csv", gzip.compress(GOOD.encode()), "gzip"),
+    "oversized field": ("ratings.csv", (GOOD + "u1," + "i" * 200_000 + ",x\n").encode(), "line 122"),
+    "empty": ("ratings.csv", b"", "empty"),
+    "header only": ("ratings.csv", b"user,item,rating\n", "no data rows"),
+    "not a number": ("ratings.csv", (GOOD + "u1,i1,four\n").encode(), "line 122"),
+    "nan rating": ("ratings.csv", (GOOD + "u1,i99,nan\n").encode(), "line 122"),
+    "duplicates": ("ratings.csv", (GOOD + "u0,i0,3\n").encode(), "line"),
+    "missing columns": ("ratings.csv", b"customer,thing\n" + b"a,b\n" * 5, "--user-col"),
+    "blank line inside": ("ratings.csv", "".join(LINES[:30] + ["\n"] + LINES[30:]).encode(), "line 31"),
+}
+
+
+def run(argv: list[str]) -> int:
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return 0 if exc.code is None else int(exc.code)
+    return 0
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_one_clear_line(tmp_path, capsys, case) -> None:
+    name, content, must = CASES[case]
+    path = tmp_path / name
+    path.write_bytes(content)
+    out = tmp_path / "out"
+    code = run(["train", "--dataset", str(path), "--model", "biased-mf", "--set", "max_epochs=1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("autorec: error: ") and str(path) in lines[0], lines[0]
+    assert must in lines[0], lines[0]
+    assert len(lines[0]) < 600, f"message too long ({len(lines[0])} characters)"
+    assert not out.exists()
+
+
+def test_a_declared_encoding_reads_what_strict_utf8_refuses(tmp_path, capsys) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_bytes((GOOD + "u\xe9t\xe9,i1,4\n").encode("latin-1"))
+    assert run(["datasets", "info", str(path), "--encoding", "latin-1"]) == 0
+    assert "121" in capsys.readouterr().out  # 120 good rows and the latin-1 one
+
+
+def test_columns_can_be_named_when_they_cannot_be_guessed(tmp_path, capsys) -> None:
+    path = tmp_path / "ratings.tsv"
+    path.write_text("who\twhat\tstars\n" + "".join(f"u{u}\ti{i}\t{1 + (u + i) % 5}\n" for u in range(9) for i in range(7)))
+    assert run(["datasets", "info", str(path), "--user-col", "who", "--item-col", "what", "--rating-col", "stars"]) == 0
+    shown = capsys.readouterr().out
+    assert "63" in shown and "users" in shown
