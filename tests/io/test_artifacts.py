@@ -143,7 +143,7 @@ def test_an_ensemble_recommends_by_its_averaged_scores_without_seen_items():
     expected = [j for j in np.argsort(-scores, kind="stable") if j not in seen][:5]
     assert [i for i, _ in top] == [int(a.item_ids_[j]) for j in expected]
     assert [s for _, s in top] == pytest.approx([float(scores[j]) for j in expected])
-    with pytest.raises(ConfigError, match="unknown user id"):
+    with pytest.raises(ConfigError, match="not in this model.s training data"):
         ens.recommend("nobody")
 
 

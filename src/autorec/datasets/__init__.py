@@ -39,6 +39,7 @@ from .movielens import (
 from .netflix import load_netflix, read_netflix_file
 from .registry import REGISTRY, DatasetSpec, get_spec, list_datasets
 from .store import availability, cache_dir, fetch, is_cached, locate
+from ._text import short
 from .tables import load_ctr_table, load_table, read_table
 
 LOADERS: dict[str, Callable[..., Interactions | FeatureTable]] = {
@@ -157,6 +158,12 @@ def _load_table_like(source: Path | pd.DataFrame, options: dict[str, Any]) -> In
             "timestamp": next((c for c in _TIME_NAMES if c in columns), None),
         }
         if guess["user"] is None or guess["item"] is None:
+            if len(columns) == 1:
+                other = next((c for c in (";", "\t", "|", ",", " ") if c in str(columns[0])), None)
+                if other is not None:
+                    raise ConfigError(f"{source if isinstance(source, Path) else 'the frame'}: the header reads as one "
+                                      f"column {short(str(columns[0]), 80)!r}; the fields look separated by {other!r}: "
+                                      f"pass --sep {other!r}")
             raise ConfigError(f"cannot tell the user and item columns of {source if isinstance(source, Path) else 'the frame'} "
                               f"(columns: {columns}); name them with --user-col and --item-col (and "
                               "--rating-col, --time-col); in Python, user=... and item=...")
