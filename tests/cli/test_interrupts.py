@@ -32,7 +32,7 @@ def _done(out) -> list[optuna.trial.FrozenTrial]:
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")])
 def test_a_signal_mid_search_stops_cleanly_and_the_same_command_resumes(tmp_path, sig, code, word) -> None:
     csv = tmp_path / "ratings.csv"
-    planted(200, 120, seed=5).to_csv(csv, index=False)
+    planted(500, 300, seed=5).to_csv(csv, index=False)
     out = tmp_path / "s"
     cmd = [sys.executable, "-m", "autorec.cli.main", "search", "--dataset", str(csv), "--models", "biased-mf",
            "--tuner", "random", "--trials", "3", "--max-epochs", "100000", "--trial-timeout", "3s",
@@ -69,7 +69,7 @@ def test_a_signal_mid_search_stops_cleanly_and_the_same_command_resumes(tmp_path
 
 def test_two_searches_on_one_folder_the_second_is_refused(tmp_path) -> None:
     csv = tmp_path / "ratings.csv"
-    planted(200, 120, seed=5).to_csv(csv, index=False)
+    planted(500, 300, seed=5).to_csv(csv, index=False)
     out = tmp_path / "s"
     cmd = [sys.executable, "-m", "autorec.cli.main", "search", "--dataset", str(csv), "--models", "biased-mf",
            "--tuner", "random", "--trials", "2", "--max-epochs", "100000", "--trial-timeout", "3s",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 import warnings
 
 import typer
@@ -54,20 +53,24 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     typer.echo(f"autorec: warning: {text[:300]}", err=True)
 
 
-def _terminate(signum, _frame) -> None:
-    raise Terminated(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> None:
     _register()
     # SIGTERM (kill, a scheduler's stop) takes the path of Ctrl-C instead of ending the process
-    # mid-write: the next Python instruction raises, within a mini-batch
-    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    # mid-write; both are raised where it is safe, within a mini-batch (train/interrupts.py)
+    from ..train import interrupts
+
+    restore_signals = interrupts.install()
     # a library's warning is one line for the user, not a source path and a code line
     shown_before = warnings.showwarning
     warnings.showwarning = _one_line_warning
     try:
-        app(args=argv, prog_name="autorec", standalone_mode=False)
+        code = app(args=argv, prog_name="autorec", standalone_mode=False)
+        if isinstance(code, int) and code == 130:  # typer turns KeyboardInterrupt into this code
+            terminated = interrupts.raised == signal.SIGTERM
+            typer.echo(f"autorec: {'terminated (SIGTERM)' if terminated else 'interrupted'}", err=True)
+            sys.exit(143 if terminated else 130)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort as exc:  # click turns KeyboardInterrupt (and so Terminated) into Abort
@@ -92,8 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         raise
     finally:
         warnings.showwarning = shown_before
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        restore_signals()
 
 
 if __name__ == "__main__":  # pragma: no cover

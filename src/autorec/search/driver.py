@@ -23,6 +23,7 @@ from ..io import to_jsonable
 from ..problems import CrossValidated, Problem
 from .budget import Budget
 from ..io import folder_lock, require_kind
+from ..train import interrupts
 from .identity import check_identity, delete_study, study_identity
 from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
 from .settings import SearchSettings
@@ -61,7 +62,9 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
 def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial, budget: Budget) -> dict:
     if settings.new_study:
         delete_study(settings.storage, settings.study_name, out)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own progress line says it better
+    # our own progress line and the leaderboard say it better (a failure is in its error column;
+    # an interrupted trial would otherwise print its traceback)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     sampler = make_sampler(settings.tuner, seed=settings.seed)
     if settings.model_choice == "cost-aware" and settings.tuner in COST_AWARE_TUNERS:
         def time_left() -> float | None:
@@ -95,6 +98,7 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         return budget.trials_deadline(refit)
 
     def objective(trial: optuna.Trial) -> float:
+        interrupts.check()
         hp = OptunaHP(trial)
         model, params, train = suggest(hp, settings, problem)
         trial.set_user_attr("model", model)
@@ -153,8 +157,10 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
     timeout = None if deadline is None else deadline - time.monotonic()
     if (n_left is None or n_left > 0) and (timeout is None or timeout > 0):
         try:
-            study.optimize(track_failures(objective), n_trials=n_left, timeout=timeout,
-                           callbacks=callbacks, catch=(Exception,), gc_after_trial=True)
+            # signals wait for the next mini-batch, trial start or trial end (train/interrupts.py)
+            with interrupts.deferred():
+                study.optimize(track_failures(objective), n_trials=n_left, timeout=timeout,
+                               callbacks=[interrupts_check, *callbacks], catch=(Exception,), gc_after_trial=True)
         except KeyboardInterrupt:
             # Ctrl-C or SIGTERM (cli/signals.py): Optuna has failed the running trial, which
             # counts as interrupted and is redone on resume; what finished goes on record
@@ -162,6 +168,10 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
             raise
     search_seconds = time.perf_counter() - t0
     return finalize(study, problem, settings, out, search_seconds, kept=kept, budget=budget)
+
+
+def interrupts_check(_study: optuna.Study, _trial) -> None:
+    interrupts.check()
 
 
 def _best_seconds(study: optuna.Study, problem: Problem) -> float:

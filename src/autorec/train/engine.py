@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
+from . import interrupts
 from .threads import choose_threads, training_slot
 
 OPTIMIZERS = ("adam", "adamw", "rprop", "lbfgs")
@@ -249,7 +250,8 @@ def fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None 
     with training_slot():
         threads = cfg.threads or choose_threads()
         torch.set_num_threads(threads)
-        hist = _fit(task, cfg, on_epoch, deadline)
+        with interrupts.deferred():
+            hist = _fit(task, cfg, on_epoch, deadline)
     hist.threads = threads
     return hist
 
@@ -283,6 +285,7 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
 
     try:
         for epoch in range(1, cfg.max_epochs + 1):
+            interrupts.check()
             if deadline is not None and time.monotonic() >= deadline:
                 hist.stopped_early, hist.stop_reason = True, "deadline"
                 break
@@ -306,6 +309,7 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
                 total = None  # summed on the model's device: one read-back per epoch
                 out_of_time = False
                 for idx in chunks:
+                    interrupts.check()  # Ctrl-C / SIGTERM act within a mini-batch
                     if deadline is not None and time.monotonic() >= deadline:
                         out_of_time = True
                         break
