@@ -66,7 +66,9 @@ def test_a_search_killed_at_random_moments_resumes_to_a_complete_folder(tmp_path
             if killed >= kills:
                 break
             continue  # finished before the kill: run again (a no-op resume) until enough kills landed
-        assert proc.returncode in (-signal.SIGKILL, 130), stderr[-2000:]
+        # -SIGINT: a Ctrl-C that lands while a C extension is being imported makes CPython end the
+        # process by SIGINT itself after our exit(130) (under `python -m`); a shell shows 130 for both
+        assert proc.returncode in (-signal.SIGKILL, 130, -signal.SIGINT), stderr[-2000:]
         assert "Traceback" not in stderr, stderr[-2000:]
     assert killed >= kills and proc.returncode == 0
     assert len(seen) == TRIALS  # every trial done once: none lost, none run twice
