@@ -24,6 +24,8 @@ This module is pure Python: reading a search space needs neither torch nor (unti
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
@@ -204,6 +206,21 @@ class RecordingHP:
         self.values[name] = value
         self.specs[name] = spec
         return value
+
+
+class DataDefaultsHP:
+    """Asks ``source`` with the declared default of each name in ``defaults`` replaced: a
+    default that depends on the data (BiasedMF's L2 by ratings per user) without fixing the
+    value, so a search still searches it and its warm start begins there."""
+
+    def __init__(self, source: HyperParameters, defaults: Mapping[str, Any]) -> None:
+        self.source = source
+        self.defaults = dict(defaults)
+
+    def get(self, name: str, spec: HParam) -> Any:
+        if name in self.defaults:
+            spec = dataclasses.replace(spec, default=spec.validate(self.defaults[name], name))
+        return self.source.get(name, spec)
 
 
 class OverridesHP:

@@ -438,3 +438,29 @@ def test_docs_zoo_table_is_generated_from_the_registry():
 
     docs = Path(__file__).resolve().parents[2] / "docs" / "blocks-and-zoo.md"
     assert zoo_markdown() in docs.read_text(), "regenerate the zoo table: see docs/blocks-and-zoo.md"
+
+
+def test_the_mf_l2_default_grows_as_ratings_per_user_fall() -> None:
+    from autorec.blocks.mappers import L2_GRID
+    from autorec.models.zoo import mf_l2_for
+
+    values = [mf_l2_for(r) for r in (500, 134, 86, 40, 20, 13, 8.6, 1)]
+    assert values == sorted(values) and values[0] == 0.1 and values[-1] == 1.0
+    assert mf_l2_for(86) == 0.1  # MovieLens-100K keeps the value tuned there
+    assert all(v in L2_GRID for v in values)
+
+
+def test_biased_mf_takes_the_data_aware_default_unless_given() -> None:
+    from autorec import Recommender
+    from autorec.data import Interactions
+    from autorec.splits import make_split
+
+    from planted import planted
+
+    data = Interactions.from_frame(planted(60, 40, density=0.2, seed=1), rating_scale=(1, 5))  # ~8 per user
+    split = make_split(data, "random-90-10", seed=0)
+    rec = Recommender("biased-mf", train={"max_epochs": 1, "progress": False}).fit(split.train, split.validation)
+    assert rec.hparams_["factors/l2"] == 1.0 and rec.hparams_["rating_head/l2"] == 0.1
+    rec = Recommender("biased-mf", params={"factors/l2": 0.05},
+                      train={"max_epochs": 1, "progress": False}).fit(split.train, split.validation)
+    assert rec.hparams_["factors/l2"] == 0.05

@@ -62,7 +62,10 @@ def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
     # then the warm-start models' defaults (the rating task's anchors within the space)
     second = study.trials[1]
     assert second.params["model"] == "biased-mf"
-    assert second.params["biased-mf/factors/l2"] == pytest.approx(0.1)  # BiasedMF's own default
+    # BiasedMF's own default, scaled with the data (15 ratings per user here: 0.5)
+    from autorec.families.pairs import data_defaults
+    assert second.params["biased-mf/factors/l2"] == pytest.approx(data_defaults("biased-mf", sp.train)["factors/l2"])
+    assert second.params["biased-mf/factors/l2"] == pytest.approx(0.5)
     assert second.params["train.blocks/lr"] == pytest.approx(1e-3)
 
 

@@ -15,8 +15,8 @@ import scipy.sparse as sp
 import torch
 
 from ..blocks.graph import DataInfo
-from ..hparams import DefaultHP, FixedHP, PrefixedHP
-from ..models.zoo import ZOO, list_models, make_model
+from ..hparams import DataDefaultsHP, DefaultHP, FixedHP, PrefixedHP
+from ..models.zoo import MF_DATA_DEFAULTS, ZOO, canonical_name, list_models, make_model, mf_l2_for
 from .base import FittedState, PairTargets, validate_ratings
 
 BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "weight_decay": 0.0,
@@ -26,6 +26,16 @@ BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "we
 def _spec(name: str, params: Mapping[str, Any] | None = None):
     # make_model validates the keys: scoped ("deep/units") or bare ("embedding_dim": every block)
     return make_model(name, "rating", **dict(params or {}))
+
+
+def data_defaults(name: str, train) -> dict[str, Any]:
+    """Defaults that depend on the training data (``models.zoo.mf_l2_for``), by block name."""
+    keys = MF_DATA_DEFAULTS.get(canonical_name(name), ())
+    if not keys or train is None or len(train) == 0:
+        return {}
+    per_user = len(train) / max(1, int((train.user_counts() > 0).sum()))
+    l2 = mf_l2_for(per_user)
+    return {k: l2 for k in keys}
 
 
 def _info(train) -> DataInfo:
@@ -81,12 +91,13 @@ class PairBlockFamily:
 
     def search_params(self, name: str, hp, data) -> dict:
         """Draw the model's hyperparameters from ``hp`` under the ``name/`` scope."""
-        module = _spec(name).build(PrefixedHP(hp, name), _info(data))
+        defaults = {f"{name}/{k}": v for k, v in data_defaults(name, data).items()}
+        module = _spec(name).build(PrefixedHP(DataDefaultsHP(hp, defaults), name), _info(data))
         return dict(module.hp_values)
 
     def build(self, name: str, params: Mapping[str, Any], train, device, seed: int = 0) -> FittedState:
         info = _info(train)
-        module = _spec(name, params).build(DefaultHP(), info).to(device)
+        module = _spec(name, params).build(DataDefaultsHP(DefaultHP(), data_defaults(name, train)), info).to(device)
         # every value the architecture depends on: the fixed ones and the defaults asked for
         return FittedState(module, {**params, **module.hp_values}, {"info": info, "train": train, "device": device,
                                                              "seen": train.csr()})

@@ -12,6 +12,8 @@ same graph with a different head.
 
 from __future__ import annotations
 
+import math
+
 import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -61,6 +63,28 @@ def _head(task: str, has_linear: bool = False) -> Head:
 # Koren's per-rating L2 on the factors (and biases): tuned on ML-100K validation splits
 # (0.1 there; Surprise's SGD default is 0.02 at a different step rule); still searchable
 _MF_L2 = {"l2": 0.1}
+
+# ... and scaled with the data where users have few ratings: the per-rating L2 that validation
+# preferred grew as ratings per user fell (ml-latest-small, docs/benchmarks.md section 7: 0.1 at
+# 134 ratings per user, the grid's top 0.5 at 13).  The rule, 0.1 x 80 / (ratings per user)
+# kept within [0.1, 1.0] and snapped to the searched grid, gives 0.1 on MovieLens-100K (86 per
+# user), where 0.1 was tuned, 0.5 at 13 and 1.0 below 10.
+MF_L2_REFERENCE_RATINGS_PER_USER = 80.0
+
+
+def mf_l2_for(ratings_per_user: float) -> float:
+    """The data-aware default per-rating L2 of MF and BiasedMF (see above)."""
+    from ..blocks.mappers import L2_GRID
+
+    target = min(1.0, max(0.1, 0.1 * MF_L2_REFERENCE_RATINGS_PER_USER / max(ratings_per_user, 1e-9)))
+    grid = [v for v in L2_GRID if v >= 0.1]
+    return min(grid, key=lambda v: abs(math.log(v) - math.log(target)))
+
+
+# the blocks whose L2 default mf_l2_for sets, by model: the factors only.  The biases (one number
+# per user or item) keep 0.1: on the 10,000-rating ML-100K sample's validation part, L2 1.0 on
+# the factors alone gave 1.0029, on factors and biases 1.0128 (0.1 on both: 1.0595)
+MF_DATA_DEFAULTS = {"mf": ("factors/l2",), "biased-mf": ("factors/l2",)}
 
 
 def _mf(task: str, biases: bool = False) -> BlockModel:
