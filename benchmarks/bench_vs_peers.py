@@ -155,12 +155,20 @@ def main() -> None:
                 import shutil
                 shutil.rmtree(work)  # a fresh study each run: the budget is the point
             entry["results"].update(autorec_search(problem, budget, args.seed, work))
+        stamp = time.strftime("%Y-%m-%d %H:%M")
+        for row in entry["results"].values():
+            row.setdefault("date", stamp)
+        path = args.results / f"{spec.replace(':', '_').replace('@', '_at_')}.json"
+        if path.exists():  # --only reruns some entries: keep the others' results (each row has its date)
+            import json
+            old = json.loads(path.read_text()).get("results", {})
+            entry["results"] = {**old, **entry["results"]}
         results = entry["results"]
         if "autorec" in results:
             peers = {k: v["rmse"] for k, v in results.items() if k != "autorec" and "rmse" in v}
             entry["autorec_margin_over_best_peer"] = (min(peers.values()) - results["autorec"]["rmse"]
                                                       if peers else None)
-        write_json(args.results / f"{spec.replace(':', '_').replace('@', '_at_')}.json", entry)
+        write_json(path, entry)
 
 
 if __name__ == "__main__":
