@@ -69,3 +69,30 @@ def test_columns_can_be_named_when_they_cannot_be_guessed(tmp_path, capsys) -> N
     assert run(["datasets", "info", str(path), "--user-col", "who", "--item-col", "what", "--rating-col", "stars"]) == 0
     shown = capsys.readouterr().out
     assert "63" in shown and "users" in shown
+
+
+def test_out_of_scale_in_a_declared_scale_format(tmp_path, capsys) -> None:
+    # MovieLens-100K's u.data declares the 1-5 scale: a 6 is named with its line and column
+    path = tmp_path / "u.data"
+    path.write_text("".join(f"{u}\t{i}\t{1 + (u + i) % 5}\t88125{u}{i}\n" for u in range(1, 9) for i in range(1, 9))
+                    + "3\t4\t6\t881250949\n")
+    out = tmp_path / "out"
+    assert run(["train", "--dataset", str(path), "--model", "biased-mf", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "line 65" in err and "rating" in err and "\n" not in err and not out.exists(), err
+
+
+def test_a_worker_with_another_seed_splits_as_its_study_does(tmp_path, capsys) -> None:
+    from planted import planted
+
+    csv = tmp_path / "ratings.csv"
+    planted(40, 25, seed=5).to_csv(csv, index=False)
+    out = tmp_path / "s"
+    base = ["search", "--dataset", str(csv), "--models", "biased-mf", "--tuner", "random", "--max-epochs", "2",
+            "--pruner", "none", "--cv", "none", "--out", str(out)]
+    assert run(base + ["--trials", "1", "--seed", "0"]) == 0
+    capsys.readouterr()
+    assert run(base + ["--trials", "2", "--seed", "7"]) == 0
+    assert "split seed 0 (the study's)" in capsys.readouterr().out
+    assert run(base + ["--trials", "3", "--seed", "7", "--split-seed", "3"]) == 1
+    assert "split_seed: the study has 0, this run 3" in capsys.readouterr().err
