@@ -78,8 +78,21 @@ def test_out_of_scale_in_a_declared_scale_format(tmp_path, capsys) -> None:
                     + "3\t4\t6\t881250949\n")
     out = tmp_path / "out"
     assert run(["train", "--dataset", str(path), "--model", "biased-mf", "--out", str(out)]) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("autorec: error:")]
+    assert len(errors) == 1 and "line 65" in errors[0] and "column 'rating'" in errors[0], errors
+    assert "value: 6.0" in errors[0] and not out.exists()  # a plain number, not np.float32(6.0)
+
+
+@pytest.mark.parametrize("setting, named", [("hidden=abc", "hidden must be layer sizes"), ("hidden=0", "at least 1 unit"),
+                                            ("threads=abc", "threads"), ("lr=abc", "lr"), ("max_epochs=1.5", "max_epochs"),
+                                            ("lrr=0.1", "did you mean 'lr'")])
+def test_bad_set_values_are_one_line_before_any_training(tmp_path, capsys, setting, named) -> None:
+    path = tmp_path / "ratings.csv"
+    path.write_text(GOOD)
+    out = tmp_path / "out"
+    assert run(["train", "--dataset", str(path), "--model", "i-autorec", "--set", setting, "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
-    assert "line 65" in err and "rating" in err and "\n" not in err and not out.exists(), err
+    assert err.startswith("autorec: error:") and named in err and "\n" not in err and not out.exists(), err
 
 
 def test_a_worker_with_another_seed_splits_as_its_study_does(tmp_path, capsys) -> None:

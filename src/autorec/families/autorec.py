@@ -143,8 +143,15 @@ class AutoRecFamily:
             raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(known - {'side_dim'})}")
         if "hidden" in values:
             h = values["hidden"]
-            values["hidden"] = (int(h),) if isinstance(h, (int, float, str)) and not str(h).count(",") \
-                else tuple(int(x) for x in (h.split(",") if isinstance(h, str) else h))
+            parts = h.split(",") if isinstance(h, str) else [h] if isinstance(h, (int, float)) else list(h)
+            try:
+                sizes = tuple(int(str(x).strip()) for x in parts)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name}: hidden must be layer sizes, a whole number or a comma-separated "
+                                  f"list such as 500 or 500,250,500; got {h!r}") from None
+            if not sizes or min(sizes) < 1:
+                raise ConfigError(f"{name}: every hidden layer needs at least 1 unit, got {h!r}")
+            values["hidden"] = sizes
         return values
 
     def search_names(self, name: str) -> set[str]:
