@@ -10,6 +10,24 @@ matplotlib.use("Agg")  # files only: never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Save under a temporary name in the same folder and rename into place: a kill while
+    matplotlib writes never leaves a half-written PNG where a finished one is expected."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def plot_history(rows: list[dict], path: Path, metric: str = "rmse", title: str = "") -> Path:
     """Learning curves: training loss and the validation metric per epoch, best epoch marked."""
     epochs = [r["epoch"] for r in rows]
@@ -30,6 +48,6 @@ def plot_history(rows: list[dict], path: Path, metric: str = "rmse", title: str 
     ax1.set_title(title or "learning curves")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from .curves import plt
+from .curves import plt, save_figure
 
 
 def plot_optimization_history(study: optuna.Study, path: Path, metric: str = "rmse", direction: str = "minimize") -> Path:
@@ -25,7 +25,7 @@ def plot_optimization_history(study: optuna.Study, path: Path, metric: str = "rm
     ax.set_ylabel(f"validation {metric}")
     ax.set_title("optimisation history")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -46,7 +46,7 @@ def plot_importances(study: optuna.Study, path: Path) -> Path:
         ax.set_xlabel("importance (fANOVA)")
     ax.set_title("hyperparameter importances")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -62,6 +62,6 @@ def plot_leaderboard(board, path: Path, metric: str = "rmse", top: int = 15) -> 
         ax.set_xlabel(f"validation {metric}")
     ax.set_title("leaderboard (best trials)")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
     return path

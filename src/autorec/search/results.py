@@ -6,7 +6,9 @@ validation), and the plots.  Each step is its own function; :func:`finalize` run
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +50,15 @@ def leaderboard(study: optuna.Study, metric: str = "rmse", direction: str = "min
 
 
 def write_leaderboard(board: pd.DataFrame, out: Path) -> Path:
-    tmp = out / ".leaderboard.csv.tmp"
-    board.to_csv(tmp, index=False)
-    tmp.replace(out / "leaderboard.csv")
+    fd, name = tempfile.mkstemp(dir=out, prefix=".leaderboard.csv.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)  # a unique name, renamed into place
+    try:
+        board.to_csv(tmp, index=False)
+        tmp.replace(out / "leaderboard.csv")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return out / "leaderboard.csv"
 
 
