@@ -25,6 +25,7 @@ project without its pins (see docs/benchmarks.md):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -83,7 +84,7 @@ def surprise_grid(split, scale, seed: int) -> dict:
     return {"surprise-svd-gridsearch": out}
 
 
-def auto_surprise(split, scale, seed: int, budget: float) -> dict:
+def auto_surprise(split, scale, seed: int, budget: float, work: Path) -> dict:
     try:
         from auto_surprise.engine import Engine
     except ImportError as e:
@@ -93,9 +94,17 @@ def auto_surprise(split, scale, seed: int, budget: float) -> dict:
     logging.getLogger("auto_surprise").setLevel(logging.CRITICAL)
     t0 = time.monotonic()
     data = _trainset(split, scale)
-    engine = Engine(verbose=False, random_state=np.random.default_rng(seed))
-    algo_name, params, cv_score, _tasks = engine.train(data=data, target_metric="test_rmse",
-                                                        cpu_time_limit=int(budget), max_evals=10**6)
+    # Auto-Surprise writes per-algorithm log folders under the current directory: keep them in
+    # the work folder, never in the checkout
+    (work / "auto-surprise").mkdir(parents=True, exist_ok=True)
+    here = os.getcwd()
+    os.chdir(work / "auto-surprise")
+    try:
+        engine = Engine(verbose=False, random_state=np.random.default_rng(seed))
+        algo_name, params, cv_score, _tasks = engine.train(data=data, target_metric="test_rmse",
+                                                            cpu_time_limit=int(budget), max_evals=10**6)
+    finally:
+        os.chdir(here)
     algo = engine.build_model(algo_name, params)
     algo.fit(data.build_full_trainset())
     out = {**_score(algo, split), "algorithm": algo_name, "params": params, "cv_rmse": cv_score,
@@ -149,11 +158,11 @@ def main() -> None:
         if "grid" in only:
             entry["results"].update(surprise_grid(split, scale, args.seed))
         if "auto-surprise" in only:
-            entry["results"].update(auto_surprise(split, scale, args.seed, budget))
+            entry["results"].update(auto_surprise(split, scale, args.seed, budget, work))
         if "autorec" in only:
-            if work.exists():
+            if (work / "autorec").exists():
                 import shutil
-                shutil.rmtree(work)  # a fresh study each run: the budget is the point
+                shutil.rmtree(work / "autorec")  # a fresh study each run: the budget is the point
             entry["results"].update(autorec_search(problem, budget, args.seed, work))
         stamp = time.strftime("%Y-%m-%d %H:%M")
         for row in entry["results"].values():
