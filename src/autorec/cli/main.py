@@ -53,6 +53,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     typer.echo(f"autorec: warning: {text[:300]}", err=True)
 
 
+def _exit_interrupted(terminated: bool) -> None:
+    typer.echo(f"autorec: {'terminated (SIGTERM)' if terminated else 'interrupted'}", err=True)
+    sys.exit(143 if terminated else 130)
+
+
 def main(argv: list[str] | None = None) -> None:
     _register()
     # SIGTERM (kill, a scheduler's stop) takes the path of Ctrl-C instead of ending the process
@@ -66,24 +71,18 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, prog_name="autorec", standalone_mode=False)
         if isinstance(code, int) and code == 130:  # typer turns KeyboardInterrupt into this code
-            terminated = interrupts.raised == signal.SIGTERM
-            typer.echo(f"autorec: {'terminated (SIGTERM)' if terminated else 'interrupted'}", err=True)
-            sys.exit(143 if terminated else 130)
+            _exit_interrupted(interrupts.raised == signal.SIGTERM)
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort as exc:  # click turns KeyboardInterrupt (and so Terminated) into Abort
-        terminated = isinstance(exc.__cause__, Terminated)
-        typer.echo(f"autorec: {'terminated (SIGTERM)' if terminated else 'interrupted'}", err=True)
-        sys.exit(143 if terminated else 130)
+        _exit_interrupted(isinstance(exc.__cause__, Terminated))
     except (AutorecError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         typer.echo(f"autorec: error: {exc}", err=True)
         sys.exit(1)
     except KeyboardInterrupt as exc:
-        terminated = isinstance(exc, Terminated)
-        typer.echo(f"autorec: {'terminated (SIGTERM)' if terminated else 'interrupted'}", err=True)
-        sys.exit(143 if terminated else 130)
+        _exit_interrupted(isinstance(exc, Terminated))
     except Exception as exc:
         # click usage errors; typer may vendor its own click, so match by name, not class
         names = {c.__name__ for c in type(exc).__mro__}

@@ -96,9 +96,7 @@ def search(
     from ..search.space import CV_BELOW_ROWS, resolve_cv
 
     if trials is None and time_budget is None:
-        trials = 20
-    if trials is not None and trials < 1:
-        raise ConfigError(f"--trials must be at least 1, got {trials}")
+        trials = 20  # its range is checked by SearchSettings, with every other option
     known = model_names(task)  # also checks --task
     problem_models = [canonical_name(m.strip(), task) for m in models.split(",")] if models else None
     unknown = [m for m in problem_models or [] if m not in known]

@@ -59,8 +59,15 @@ class Ensemble(TopNMixin):
     def predict(self, users, items, return_fallback: bool = False):
         """The weighted average of the members' predictions; ``return_fallback=True`` adds a
         per-row flag that is True where any member answered with its default rating."""
-        pred = self._average(lambda m: m.predict(users, items))
-        return (pred, self.fallback(users, items)) if return_fallback else pred
+        if not return_fallback:
+            return self._average(lambda m: m.predict(users, items))
+        flags = []  # each member's flag, from the same call that predicts (ids mapped once)
+
+        def member(m):
+            pred, fallback = m.predict(users, items, return_fallback=True)
+            flags.append(fallback)
+            return pred
+        return self._average(member), np.logical_or.reduce(flags)
 
     def fallback(self, users, items) -> np.ndarray:
         self._check_fitted()

@@ -100,10 +100,15 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
     # ------------------------------------------------------------------ prediction
     def _predict_index_raw(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predictions for index pairs: model output, default for unseen, clipped."""
+        return self._predict_index_flagged(users, items)[0]
+
+    def _predict_index_flagged(self, users: np.ndarray, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``_predict_index_raw`` and the fallback flag it was computed with."""
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
         out = np.full(len(users), self.default_value_, dtype=np.float64)
-        known = ~self._fallback_index(users, items)
+        fallback = self._fallback_index(users, items)
+        known = ~fallback
         if known.any():
             was_training = self.state_.module.training
             self.state_.module.eval()
@@ -112,7 +117,7 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
             self.state_.module.train(was_training)
         if self.clip and self.rating_scale_ is not None:
             np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
-        return out
+        return out, fallback
 
     def _fallback_index(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Where the default rating answers instead of the model: an id it does not know, or a
@@ -150,8 +155,8 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         i = self._index("item", items)
         if len(u) != len(i):
             raise ConfigError(f"users and items differ in length ({len(u)} vs {len(i)})")
-        pred = self._predict_index_raw(u, i)
-        return (pred, self._fallback_index(u, i)) if return_fallback else pred
+        pred, fallback = self._predict_index_flagged(u, i)
+        return (pred, fallback) if return_fallback else pred
 
     def score_items(self, user_index: int) -> np.ndarray:
         """Predicted rating of every item for one user (by index)."""

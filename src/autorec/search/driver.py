@@ -19,17 +19,16 @@ from typing import Callable
 import optuna
 
 from ..hparams import OptunaHP
-from ..io import to_jsonable
+from ..io import folder_lock, require_kind, to_jsonable
 from ..problems import CrossValidated, Problem
-from .budget import Budget
-from ..io import folder_lock, require_kind
 from ..train import interrupts
+from .budget import Budget
 from .identity import check_identity, delete_study, study_identity
 from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
+from .scheduling import CostAwareModelSampler, ModelwisePruner
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, resolve_cv, suggest, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, requeue_interrupted, track_failures
-from .scheduling import CostAwareModelSampler, ModelwisePruner
 from .tuners import make_pruner, make_sampler
 
 # tuners whose model choice the cost-aware rule replaces (random stays uniform on purpose; the
@@ -162,7 +161,7 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
                 study.optimize(track_failures(objective), n_trials=n_left, timeout=timeout,
                                callbacks=[interrupts_check, *callbacks], catch=(Exception,), gc_after_trial=True)
         except KeyboardInterrupt:
-            # Ctrl-C or SIGTERM (cli/signals.py): Optuna has failed the running trial, which
+            # Ctrl-C or SIGTERM (train/interrupts.py): Optuna has failed the running trial, which
             # counts as interrupted and is redone on resume; what finished goes on record
             write_leaderboard(leaderboard(study, problem.metric, problem.direction), out)
             raise

@@ -70,8 +70,8 @@ def install() -> Callable[[], None]:
     previous = {s: signal.signal(s, _handler) for s in (signal.SIGINT, signal.SIGTERM)}
 
     def restore() -> None:
-        global _pending
-        _pending = None
+        global _pending, raised
+        _pending = raised = None  # nothing carries over to the next command in this process
         for s, h in previous.items():
             signal.signal(s, h)
     return restore
