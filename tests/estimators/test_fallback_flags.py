@@ -1,5 +1,5 @@
-"""predict says per row when it answered with the default rating; recommend says why it cannot
-rank for an unknown user."""
+"""predict says per row when it answered with the default rating; recommend says when its list
+is the popularity fallback for an unknown user."""
 
 from __future__ import annotations
 
@@ -39,7 +39,10 @@ def test_an_ensemble_flags_a_row_when_any_member_fell_back() -> None:
     assert flag[0]
 
 
-def test_recommend_for_an_unknown_user_says_why() -> None:
+def test_recommend_for_an_unknown_user_is_the_flagged_popularity_fallback() -> None:
     rec = autorec.load(LEGACY / "biased-mf")
-    with pytest.raises(ConfigError, match="not in this model's training data .* users known"):
-        rec.recommend("nobody", n=5)
+    top, fallback = rec.recommend("nobody", n=5, return_fallback=True)
+    assert fallback and [s for _, s in top] == [rec.default_value_] * 5
+    popularity = rec.item_popularity()
+    ranked = [int(rec._index("item", [i])[0]) for i, _ in top]
+    assert list(popularity[ranked]) == sorted(popularity, reverse=True)[:5]

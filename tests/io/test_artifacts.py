@@ -143,8 +143,8 @@ def test_an_ensemble_recommends_by_its_averaged_scores_without_seen_items():
     expected = [j for j in np.argsort(-scores, kind="stable") if j not in seen][:5]
     assert [i for i, _ in top] == [int(a.item_ids_[j]) for j in expected]
     assert [s for _, s in top] == pytest.approx([float(scores[j]) for j in expected])
-    with pytest.raises(ConfigError, match="not in this model.s training data"):
-        ens.recommend("nobody")
+    fallback_top, fallback = ens.recommend("nobody", return_fallback=True)
+    assert fallback and len(fallback_top) == 10
 
 
 def _resaved(tmp_path, name="biased-mf") -> Path:

@@ -561,8 +561,10 @@ class BlockModule(nn.Module):
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The head's loss on the batch plus the penalties its forward pass left (per-example
         L2 of the looked-up factors and biases), each then cleared."""
-        # in float32 even when the forward pass ran under bf16 autocast
-        loss = self.head.loss(output.float(), target)
+        # in float32 even when the forward pass ran under bf16 autocast (float64 stays float64)
+        if output.dtype in (torch.float16, torch.bfloat16):
+            output = output.float()
+        loss = self.head.loss(output, target)
         for m in self._penalized:
             if m.penalty is not None:
                 loss = loss + m.penalty

@@ -8,7 +8,7 @@ work on any autorec estimator without scikit-learn being a dependency.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -55,25 +55,119 @@ class FittedModelMixin:
             raise ConfigError(f"this {name} is not fitted yet: call fit() or {name}.load()")
 
 
-class TopNMixin:
-    """``recommend`` for rating models, from what a model of original ids provides: ``_index``
-    (original ids -> indices), ``score_items`` (every item's score for a user index),
-    ``seen_item_indices`` and ``item_ids_``."""
+def history_pairs(history) -> tuple[list, np.ndarray]:
+    """A user's history as (original item ids, ratings): a mapping ``{item: rating}`` or a
+    sequence of ``(item, rating)`` pairs."""
+    if isinstance(history, Mapping):
+        items, ratings = list(history.keys()), list(history.values())
+    else:
+        try:
+            pairs = [tuple(p) for p in history]
+        except TypeError:
+            raise ConfigError("a history must be {item: rating, ...} or a list of (item, rating) pairs") from None
+        if any(len(p) != 2 for p in pairs):
+            raise ConfigError("a history must be {item: rating, ...} or a list of (item, rating) pairs; "
+                              "a rating model needs a rating for every item")
+        items, ratings = [p[0] for p in pairs], [p[1] for p in pairs]
+    try:
+        values = np.asarray(ratings, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError("every rating in a history must be a number") from None
+    if values.ndim != 1:
+        raise ConfigError("every rating in a history must be a number")
+    return items, values
 
-    def recommend(self, user, n: int = 10, exclude=None) -> list[tuple[Any, float]]:
-        """Top-``n`` (item id, predicted rating) for one ORIGINAL user id, best first, excluding
-        the user's training items (stored in the model) and any ``exclude`` item ids."""
+
+def check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ConfigError(f"k must be a whole number >= 1, got {k!r}")
+    return int(k)
+
+
+class TopNMixin:
+    """Top-N lists for rating models, from what a model of original ids provides: ``_index``
+    (original ids -> indices), ``score_items`` (every item's score for a user index),
+    ``seen_item_indices``, ``item_popularity``, ``_history_scores`` (fold-in) and
+    ``item_ids_``.
+
+    A list's scores are what ``predict`` gives for the same pairs.  A user the model does not
+    know gets the fallback: items by popularity (training ratings), each scored with the default
+    rating, flagged as a fallback."""
+
+    def recommend(self, user=None, k: int = 10, exclude_seen: bool = True, exclude=None, history=None,
+                  return_fallback: bool = False, n: int | None = None):
+        """Top-``k`` ``(item id, predicted rating)`` for one ORIGINAL user id, best first.
+
+        ``exclude_seen`` leaves out the user's training items (or the ``history``'s items);
+        ``exclude`` lists more item ids to leave out.  ``history={item: rating, ...}`` ranks for
+        a user who is not in the training data, folded in from that history (``user`` then
+        stays None).  ``return_fallback=True`` returns ``(list, fallback)``, ``fallback`` being
+        True when the list is the popularity fallback for an unknown user.  ``n`` is the older
+        name of ``k``."""
         self._check_fitted()
-        u = int(self._index("user", [user])[0])
-        if u < 0:
-            raise ConfigError(f"user {user!r} is not in this model's training data ({len(self.user_ids_):,} "
-                              "users known), so it has no history to rank from; pass a known user id")
-        scores = np.array(self.score_items(u), dtype=np.float64)
-        scores[self.seen_item_indices(u)] = -np.inf
+        k = check_k(n if n is not None else k)
+        fallback = False
+        if history is not None:
+            if user is not None:
+                raise ConfigError("pass a user id or a history, not both")
+            scores, seen = self._history_scores(history)
+        else:
+            if user is None:
+                raise ConfigError("pass a user id, or a history to fold in")
+            u = int(self._index("user", [user])[0])
+            if u < 0 or not self._known_user(u):
+                fallback = True
+                scores, seen = self._fallback_scores(), np.empty(0, dtype=np.int64)
+            else:
+                scores = np.array(self.score_items(u), dtype=np.float64)
+                seen = self.seen_item_indices(u)
+        top = self._top(scores, seen if exclude_seen else None, exclude, k, tie_break=fallback)
+        return (top, fallback) if return_fallback else top
+
+    def recommend_batch(self, users, k: int = 10, exclude_seen: bool = True, return_fallback: bool = False):
+        """``recommend`` for many ORIGINAL user ids: one list per user, in order (and, with
+        ``return_fallback=True``, a boolean array that flags the fallback lists)."""
+        self._check_fitted()
+        k = check_k(k)
+        users = list(users)
+        idx = self._index("user", users)
+        known = np.array([u >= 0 and self._known_user(int(u)) for u in idx], dtype=bool)
+        lists: list = [None] * len(users)
+        rows = np.flatnonzero(known)
+        for start in range(0, len(rows), 256):
+            part = rows[start:start + 256]
+            block = self.score_users(idx[part])
+            for r, scores in zip(part, block):
+                seen = self.seen_item_indices(int(idx[r])) if exclude_seen else None
+                lists[r] = self._top(scores, seen, None, k)
+        if not known.all():
+            fallback_list = self._top(self._fallback_scores(), None, None, k, tie_break=True)
+            for r in np.flatnonzero(~known):
+                lists[r] = list(fallback_list)
+        return (lists, ~known) if return_fallback else lists
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        """Every item's score for each user index, ``len(user_indices) x n_items``."""
+        return np.stack([np.asarray(self.score_items(int(u)), dtype=np.float64) for u in user_indices])
+
+    def _known_user(self, u: int) -> bool:
+        return bool(self.seen_users_[u])
+
+    def _fallback_scores(self) -> np.ndarray:
+        """The default rating for every item, ordered (by ``_top``'s tie break) by popularity."""
+        return np.full(len(self.item_ids_), float(self.default_value_), dtype=np.float64)
+
+    def _top(self, scores: np.ndarray, seen, exclude, k: int, tie_break: bool = False) -> list[tuple[Any, float]]:
+        scores = np.array(scores, dtype=np.float64)
+        if seen is not None and len(seen):
+            scores[np.asarray(seen, dtype=np.int64)] = -np.inf
         if exclude is not None:
             ex = self._index("item", exclude)
             scores[ex[ex >= 0]] = -np.inf
-        n = min(n, int(np.isfinite(scores).sum()))
-        top = np.argsort(-scores, kind="stable")[:n]
+        k = min(k, int(np.isfinite(scores).sum()))
+        if tie_break:  # equal scores (the fallback's): the most rated items first
+            order = np.lexsort((-self.item_popularity(), -scores))[:k]
+        else:
+            order = np.argsort(-scores, kind="stable")[:k]
         ids = self.item_ids_
-        return [(ids[j].item() if hasattr(ids[j], "item") else ids[j], float(scores[j])) for j in top]
+        return [(ids[j].item() if hasattr(ids[j], "item") else ids[j], float(scores[j])) for j in order]

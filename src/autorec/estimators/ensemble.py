@@ -56,18 +56,18 @@ class Ensemble(TopNMixin):
         return ensemble_predict(np.stack([predict(m) for m in self.members]), self.weights)
 
     # the faces of the members' task: rating models (original ids or indices), CTR models
-    def predict(self, users, items, return_fallback: bool = False):
+    def predict(self, users=None, items=None, return_fallback: bool = False, history=None):
         """The weighted average of the members' predictions; ``return_fallback=True`` adds a
-        per-row flag that is True where any member answered with its default rating."""
-        if not return_fallback:
-            return self._average(lambda m: m.predict(users, items))
+        per-row flag that is True where any member answered with its default rating.
+        ``history=`` folds a new user in, in every member (``Recommender.predict``)."""
         flags = []  # each member's flag, from the same call that predicts (ids mapped once)
 
         def member(m):
-            pred, fallback = m.predict(users, items, return_fallback=True)
+            pred, fallback = m.predict(users, items, return_fallback=True, history=history)
             flags.append(fallback)
             return pred
-        return self._average(member), np.logical_or.reduce(flags)
+        pred = self._average(member)
+        return (pred, np.logical_or.reduce(flags)) if return_fallback else pred
 
     def fallback(self, users, items) -> np.ndarray:
         self._check_fitted()
@@ -97,6 +97,28 @@ class Ensemble(TopNMixin):
 
     def score_items(self, user_index: int) -> np.ndarray:
         return self._average(lambda m: m.score_items(user_index))
+
+    def score_users(self, user_indices) -> np.ndarray:
+        return self._average(lambda m: m.score_users(user_indices).ravel()).reshape(len(user_indices), -1)
+
+    def _history_scores(self, history):
+        seen = []
+
+        def member(m):
+            scores, member_seen = m._history_scores(history)
+            seen.append(member_seen)
+            return scores
+        return self._average(member), np.unique(np.concatenate(seen))
+
+    def _known_user(self, u: int) -> bool:
+        return any(bool(m.seen_users_[u]) for m in self.members)
+
+    @property
+    def default_value_(self) -> float:
+        return float(ensemble_predict(np.array([[m.default_value_] for m in self.members]), self.weights)[0])
+
+    def item_popularity(self) -> np.ndarray:
+        return np.sum([m.item_popularity() for m in self.members], axis=0)
 
     def seen_item_indices(self, user_index: int) -> np.ndarray:
         """Every item any member trained on for this user (a bag's fold models saw different ones)."""

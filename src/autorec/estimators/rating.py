@@ -26,7 +26,8 @@ from ..errors import ConfigError
 from ..families import PairTargets, canonical_name, get_family
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
-from .base import FittedModelMixin, ParamsMixin, TopNMixin
+from ..families.fold_in import cannot_fold_in
+from .base import FittedModelMixin, ParamsMixin, TopNMixin, history_pairs
 
 FORMAT = "autorec-model"
 FORMAT_VERSION = 1
@@ -146,11 +147,24 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         self._check_fitted()
         return self._predict_index_raw(users, items)
 
-    def predict(self, users, items, return_fallback: bool = False):
+    def predict(self, users=None, items=None, return_fallback: bool = False, history=None):
         """Predicted ratings for pairs of ORIGINAL user and item ids.  Unknown ids get the
         default rating; ``return_fallback=True`` returns ``(predictions, fallback)`` where
-        ``fallback[k]`` says that row ``k`` is the default, not the model's."""
+        ``fallback[k]`` says that row ``k`` is the default, not the model's.
+
+        ``predict(history={item: rating, ...}, items=[...])`` predicts for a user who is not in
+        the training data, folded in from that history (see :mod:`autorec.families.fold_in`)."""
         self._check_fitted()
+        if history is not None:
+            if users is not None:
+                raise ConfigError("pass users or a history, not both")
+            if items is None:
+                raise ConfigError("pass the items to predict for the folded-in user")
+            predict_items = self._folded(history)[0]
+            pred, fallback = predict_items(self._index("item", items))
+            return (pred, fallback) if return_fallback else pred
+        if users is None or items is None:
+            raise ConfigError("pass users and items (original ids, one of each per pair)")
         u = self._index("user", users)
         i = self._index("item", items)
         if len(u) != len(i):
@@ -158,10 +172,59 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         pred, fallback = self._predict_index_flagged(u, i)
         return (pred, fallback) if return_fallback else pred
 
+    def _folded(self, history):
+        """For a history of original ids: a function of item indices -> (clipped predictions,
+        fallback flags) for the folded-in user, and the history's known item indices.  Items the
+        model does not know are left out of the history (they carry nothing it could use)."""
+        items, ratings = history_pairs(history)
+        idx = self._index("item", items)
+        known = idx >= 0
+        known[known] = self.seen_items_[idx[known]]
+        if not known.any():
+            raise ConfigError(f"none of the history's {len(idx)} items is in this model's training data, "
+                              "so there is nothing to fold in")
+        fold_in = getattr(self.family_, "fold_in", None)
+        if fold_in is None:
+            raise cannot_fold_in(self.model_, "its family does not support it")
+        was_training = self.state_.module.training
+        try:
+            score = fold_in(self.state_, idx[known], ratings[known], self.train_config_)
+        finally:
+            self.state_.module.train(was_training)
+
+        def predict_items(query: np.ndarray):
+            query = np.asarray(query, dtype=np.int64)
+            out = np.full(len(query), self.default_value_, dtype=np.float64)
+            ok = query >= 0
+            ok[ok] = self.seen_items_[query[ok]]
+            if ok.any():
+                out[ok] = score(query[ok])
+            if self.clip and self.rating_scale_ is not None:
+                np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
+            return out, ~ok
+        return predict_items, idx[known]
+
+    def _history_scores(self, history):
+        predict_items, seen = self._folded(history)
+        return predict_items(np.arange(len(self.item_ids_)))[0], seen
+
     def score_items(self, user_index: int) -> np.ndarray:
         """Predicted rating of every item for one user (by index)."""
         items = np.arange(len(self.item_ids_))
         return self._predict_index_raw(np.full(len(items), user_index), items)
+
+    def score_users(self, user_indices: np.ndarray) -> np.ndarray:
+        """Predicted ratings of every item for each user index, in one pass over the grid."""
+        user_indices = np.asarray(user_indices, dtype=np.int64)
+        n_items = len(self.item_ids_)
+        users = np.repeat(user_indices, n_items)
+        items = np.tile(np.arange(n_items), len(user_indices))
+        return self._predict_index_raw(users, items).reshape(len(user_indices), n_items)
+
+    def item_popularity(self) -> np.ndarray:
+        """Training ratings per item (the fallback ranking's order)."""
+        self._check_fitted()
+        return self.family_.item_counts(self.state_)
 
     def seen_item_indices(self, user_index: int) -> np.ndarray:
         """Indices of the items the user rated in training (what ``recommend`` leaves out)."""

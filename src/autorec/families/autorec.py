@@ -19,6 +19,7 @@ import torch
 from ..errors import ConfigError
 from ..models.autorec import AutoRec, AutoRecConfig, RowSource
 from .base import FittedState, PairTargets, validate_ratings
+from .fold_in import cannot_fold_in, check_history, minimise
 
 # The AutoRec family: each name is a preset of AutoRecConfig; `params` override it.
 AUTOREC_PRESETS: dict[str, dict[str, Any]] = {
@@ -195,11 +196,74 @@ class AutoRecFamily:
         rows, cols = (items, users) if state.extra["orientation"] == "item" else (users, items)
         return np.asarray(state.module.predict_pairs(state.extra["source"], rows, cols), dtype=np.float64)
 
+    def item_counts(self, state: FittedState) -> np.ndarray:
+        """Training ratings per item index."""
+        m = state.extra["matrix"]
+        if state.extra["orientation"] == "item":
+            return np.diff(m.indptr).astype(np.int64)
+        return np.bincount(m.indices, minlength=m.shape[1]).astype(np.int64)
+
     def seen_items(self, state: FittedState, user: int) -> np.ndarray:
         m = state.extra["matrix"]
         if state.extra["orientation"] == "item":
             return m[:, user].nonzero()[0]
         return m.indices[m.indptr[user]:m.indptr[user + 1]]
+
+    def fold_in(self, state: FittedState, items: np.ndarray, ratings: np.ndarray, cfg):
+        """A scorer (item indices -> raw predictions) for a new user with this history.
+
+        U-AutoRec encodes the history as one more row of its users x items input.  An item-based
+        model has one output unit per user: the new user's unit (its decoder row and bias) is
+        fitted to the history with every other weight fixed, on the training objective
+        restricted to it (squared error + lambda/2 |row|^2); the history does not enter the item
+        codes, since the encoder has no input for that user."""
+        items, ratings = check_history(items, ratings)
+        module = state.module
+        if state.extra["orientation"] == "user":
+            if state.extra["side"] is not None:
+                raise cannot_fold_in("hybrid U-AutoRec", "its input needs the new user's side information")
+            n_items = state.extra["matrix"].shape[1]
+            row = sp.csr_matrix((ratings.astype(np.float32), (np.zeros(len(items), dtype=np.int64), items)),
+                                shape=(1, n_items))
+            source = state.extra["source"].other_rows(row)
+            full = module.reconstruct(source, np.array([0]))[0].astype(np.float64)
+            return lambda query: full[np.asarray(query, dtype=np.int64)]
+        codes = self._item_codes(state)
+        z = torch.from_numpy(codes[items]).double()
+        y = torch.from_numpy(ratings)
+        w = module.decoder_weight.detach().double().mean(0).clone().requires_grad_(True)
+        b = module.decoder_bias.detach().double().mean().reshape(1).clone().requires_grad_(True)
+        lam = float(cfg.l2) if cfg is not None else 0.0
+        f = module.output_activation
+
+        def objective():
+            err = f(z @ w + b) - y
+            return err @ err + 0.5 * lam * (w @ w)
+
+        minimise([w, b], objective)
+        w_np, b_np = w.detach().numpy(), float(b.detach()[0])
+        all_codes = codes.astype(np.float64)
+
+        def score(query):
+            q = np.asarray(query, dtype=np.int64)
+            with torch.no_grad():
+                return f(torch.from_numpy(all_codes[q] @ w_np + b_np)).numpy()
+        return score
+
+    def _item_codes(self, state: FittedState) -> np.ndarray:
+        """The last hidden layer of every item (eval mode), computed once per loaded model."""
+        if "item_codes" not in state.extra:
+            module, source = state.module, state.extra["source"]
+            was = module.training
+            module.eval()
+            parts = []
+            with torch.no_grad():
+                for start in range(0, source.n_rows, 2048):
+                    ids = np.arange(start, min(start + 2048, source.n_rows))
+                    parts.append(module.encode(source.batch(ids, transpose=False)).double().cpu().numpy())
+            module.train(was)
+            state.extra["item_codes"] = np.concatenate(parts)
+        return state.extra["item_codes"]
 
     # artifact support: tensors beyond the module's weights, and the rebuild from them
     def extra_tensors(self, state: FittedState) -> dict[str, torch.Tensor]:

@@ -102,3 +102,11 @@ class RatingFamily(Family, Protocol):
 
     def seen_items(self, state: FittedState, user: int) -> np.ndarray:
         """Indices of the items ``user`` rated in training (excluded from recommendations)."""
+
+    def item_counts(self, state: FittedState) -> np.ndarray:
+        """Training ratings per item index (the popularity the cold-start fallback ranks by)."""
+
+    def fold_in(self, state: FittedState, items: np.ndarray, ratings: np.ndarray, cfg: Any
+                ) -> Callable[[np.ndarray], np.ndarray]:
+        """A scorer (item indices -> raw predictions) for a user outside the training data,
+        from that user's history (item indices, ratings); :mod:`.fold_in` says how."""

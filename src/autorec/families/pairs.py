@@ -18,6 +18,7 @@ from ..blocks.graph import DataInfo
 from ..hparams import DataDefaultsHP, DefaultHP, FixedHP, PrefixedHP
 from ..models.zoo import MF_DATA_DEFAULTS, ZOO, canonical_name, list_models, make_model, mf_l2_for
 from .base import FittedState, PairTargets, validate_ratings
+from .fold_in import cannot_fold_in, check_history, minimise
 
 BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "weight_decay": 0.0,
                         "max_epochs": 100, "patience": 5}
@@ -36,6 +37,17 @@ def data_defaults(name: str, train) -> dict[str, Any]:
     per_user = len(train) / max(1, int((train.user_counts() > 0).sum()))
     l2 = mf_l2_for(per_user)
     return {k: l2 for k in keys}
+
+
+def _l2_of(module: torch.nn.Module, key: str) -> float:
+    """The per-rating L2 of the block that owns parameter ``key`` (0 when it has none)."""
+    parts = key.split(".")[:-1]
+    while parts:
+        owner = module.get_submodule(".".join(parts))
+        if hasattr(owner, "l2"):
+            return float(owner.l2)
+        parts.pop()
+    return 0.0
 
 
 def _info(train) -> DataInfo:
@@ -100,7 +112,7 @@ class PairBlockFamily:
         module = _spec(name, params).build(DataDefaultsHP(DefaultHP(), data_defaults(name, train)), info).to(device)
         # every value the architecture depends on: the fixed ones and the defaults asked for
         return FittedState(module, {**params, **module.hp_values}, {"info": info, "train": train, "device": device,
-                                                             "seen": train.csr()})
+                                                             "seen": train.csr(), "name": name})
 
     def adapter(self, state: FittedState, train, validation, cfg, predict_fn) -> PairTraining:
         return PairTraining(state.module, train.users, train.items, train.ratings, validation, predict_fn,
@@ -116,6 +128,78 @@ class PairBlockFamily:
             # raw head output: the estimator applies the default for unseen ids and the clip
             out[s:s + chunk] = module(batch).detach().cpu().numpy()
         return out
+
+    def fold_in(self, state: FittedState, items: np.ndarray, ratings: np.ndarray, cfg):
+        """A scorer (item indices -> raw predictions) for a new user with this history.
+
+        The model is rebuilt for a single user; every tensor is copied from the trained model
+        except the user-indexed rows (the user's factors, embeddings and bias), which start at
+        the mean trained user and are fitted to the history with everything else fixed, on the
+        model's own training loss (squared error plus each block's per-rating L2, summed over
+        the history).  For MF and BiasedMF that is a ridge regression."""
+        items, ratings = check_history(items, ratings)
+        name = state.extra["name"]
+        info = state.extra["info"]
+        one, two = (self._rebuild_for_users(name, state, n) for n in (1, 2))
+        trained = state.module.state_dict()
+        user_keys = [k for k, v in one.state_dict().items() if v.shape != two.state_dict()[k].shape]
+        for key in user_keys:
+            if trained[key].shape[0] != info.n_users:
+                raise cannot_fold_in(name, "its user ids share an embedding table with other fields")
+        if not user_keys:
+            raise cannot_fold_in(name, "it has no parameters of its own per user")
+        new_state = {}
+        for key, value in trained.items():
+            new_state[key] = value.mean(0, keepdim=True) if key in user_keys else value
+        one.load_state_dict(new_state)
+        one = one.double()
+        one.train()  # the training loss, with its per-rating L2 penalties; dropout and batch norm off:
+        for m in one.modules():
+            if isinstance(m, (torch.nn.Dropout, torch.nn.BatchNorm1d)):
+                m.eval()
+        params = dict(one.named_parameters())
+        for key, p in params.items():
+            p.requires_grad_(key in user_keys)
+        batch = {"user": torch.zeros(len(items), dtype=torch.long), "item": torch.from_numpy(items)}
+        target = torch.from_numpy(ratings)
+        n = float(len(items))
+        # user rows the model trained without L2 (NeuMF's embeddings, by default) were kept small
+        # by early stopping alone; fitted freely to a short history they would overfit it, so
+        # they get a Gaussian prior from the trained users instead: the mean trained row, each
+        # coordinate's variance, weighed against the variance of the training ratings
+        priors = []
+        ratings_var = float(np.var(state.extra["seen"].data)) if state.extra["seen"].nnz else 1.0
+        for key in user_keys:
+            if _l2_of(one, key) == 0.0:
+                rows = trained[key].double()
+                mean, var = rows.mean(0, keepdim=True), rows.var(0, keepdim=True).clamp_min(1e-12)
+                priors.append((params[key], mean, ratings_var / var))
+
+        def objective():
+            loss = one.loss(one(batch), target) * n  # the mean loss -> its sum over the history
+            for p, mean, weight in priors:
+                loss = loss + ((p - mean).square() * weight).sum()
+            return loss
+
+        minimise([params[k] for k in user_keys], objective)
+        one.eval()
+
+        def score(query):
+            q = torch.as_tensor(np.asarray(query, dtype=np.int64))
+            with torch.no_grad():
+                return one({"user": torch.zeros(len(q), dtype=torch.long), "item": q}).numpy().astype(np.float64)
+        return score
+
+    def _rebuild_for_users(self, name: str, state: FittedState, n_users: int):
+        info = state.extra["info"]
+        small = DataInfo(task="rating", n_users=n_users, n_items=info.n_items, rating_scale=info.rating_scale,
+                         global_mean=info.global_mean)
+        return _spec(name, state.hparams).build(FixedHP({}, strict=True), small)
+
+    def item_counts(self, state: FittedState) -> np.ndarray:
+        """Training ratings per item index."""
+        m = state.extra["seen"]
+        return np.bincount(m.indices, minlength=m.shape[1]).astype(np.int64)
 
     def seen_items(self, state: FittedState, user: int) -> np.ndarray:
         m = state.extra["seen"]
@@ -140,4 +224,4 @@ class PairBlockFamily:
         module = _spec(name, hparams).build(FixedHP({}, strict=True), info).to(device)
         seen = sp.csr_matrix((tensors["seen.data"].numpy(), tensors["seen.indices"].numpy(),
                               tensors["seen.indptr"].numpy()), shape=(info.n_users, info.n_items))
-        return FittedState(module, dict(hparams), {"info": info, "device": device, "seen": seen})
+        return FittedState(module, dict(hparams), {"info": info, "device": device, "seen": seen, "name": name})

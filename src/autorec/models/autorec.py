@@ -318,6 +318,17 @@ class RowSource:
         matrix = interactions.csr_items() if orientation == "item" else interactions.csr()
         return cls(matrix, side=side, fill=fill, orientation=orientation, device=device)
 
+    def other_rows(self, matrix: sp.spmatrix | sp.sparray, side: np.ndarray | None = None) -> "RowSource":
+        """A source for rows that are not in this matrix (a new user's history, folded in):
+        same columns, fill and orientation; a column fill (a mean over rows) stays this
+        matrix's, a row fill is the new rows' own."""
+        other = RowSource(matrix, side=side, fill=self.fill, orientation=self.orientation, device=self.device)
+        if other.n_cols != self.n_cols:
+            raise ConfigError(f"the rows have {other.n_cols} columns; this input has {self.n_cols}")
+        if self.axis == "col":
+            other._col_fill_t = self._col_fill_t
+        return other
+
     @property
     def n_rows(self) -> int:
         return self.matrix.shape[0]
@@ -549,6 +560,10 @@ class AutoRec(nn.Module):
         """``0.5 * sum of squared Frobenius norms`` of the weight matrices (biases excluded);
         the paper's penalty is ``lambda * regularization()``."""
         return half_squared_norm(self.weight_matrices())
+
+    def output_activation(self, pre: torch.Tensor) -> torch.Tensor:
+        """f, the output layer's activation, of pre-activations ``pre``."""
+        return self._f(pre)
 
     def init_output_bias(self, value: float) -> None:
         """Start every output at ``value`` (e.g. the training mean rating)."""
