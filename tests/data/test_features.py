@@ -120,7 +120,7 @@ def test_errors():
     with pytest.raises(ConfigError, match="unfitted"):
         FeatureEncoder().to_dict()
     enc = FeatureEncoder().fit(t)
-    with pytest.raises(DataError, match="lacks column"):
+    with pytest.raises(DataError, match="lack column"):
         enc.transform(FeatureTable(pd.DataFrame({"y": [1], "c9": ["a"]}), "y", [], ["c9"]))
     with pytest.raises(DataError, match="zero rows"):
         FeatureEncoder().fit(t, [])

@@ -72,3 +72,20 @@ def test_cli_train_on_the_criteo_sample(data_dir, tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert m["task"] == "ctr" and set(m["test"]) == {"logloss", "auc"}
     assert m["rows"] == {"train": 8100, "validation": 900, "test": 1000}
+
+
+def test_predict_proba_scores_raw_rows_through_the_saved_encoder(tmp_path) -> None:
+    from planted import planted_table
+
+    table = planted_table()
+    model = CTRModel("fm", train={"max_epochs": 1}).fit(table, np.arange(2000), np.arange(2000, 3000))
+    again = CTRModel.load(model.save(tmp_path / "m"))
+    records = table.frame.iloc[:7].drop(columns=["label"]).to_dict("records")
+    expected = model.predict_proba(table, np.arange(7))
+    np.testing.assert_allclose(again.predict_proba(records), expected, rtol=1e-6)
+    np.testing.assert_allclose(again.predict_proba(table.frame.iloc[:7]), expected, rtol=1e-6)
+    unseen = again.predict_proba([{"d0": 1.0, "c0": "never-seen"}])  # missing fields and an unseen category
+    assert unseen.shape == (1,) and 0 < unseen[0] < 1
+    assert again.feature_columns_ == ["d0", "const", "c0", "c1", "c2"]
+    with pytest.raises(ConfigError, match="FeatureTable, a DataFrame or a list"):
+        again.predict_proba("rows")

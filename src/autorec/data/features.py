@@ -168,13 +168,22 @@ class FeatureEncoder:
 
     # ------------------------------------------------------------------ transform
     def transform(self, table: FeatureTable, rows: np.ndarray | Sequence[int] | None = None) -> EncodedFeatures:
+        return self.transform_frame(_rows(self._checked(table.frame, table.source), rows), table.label)
+
+    def _checked(self, frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
         if not self.fitted:
             raise ConfigError("FeatureEncoder.transform called before fit")
-        missing = [c for c in [*self.dense, *self.categorical] if c not in table.frame.columns]
+        missing = [c for c in [*self.dense, *self.categorical] if c not in frame.columns]
         if missing:
-            raise DataError(f"the table lacks column(s) {missing} the encoder was fitted on",
-                            path=table.source)
-        frame = _rows(table.frame, rows)
+            raise DataError(f"the rows lack column(s) {missing} the encoder was fitted on", path=source)
+        return frame
+
+    def transform_frame(self, frame: pd.DataFrame, label: str | None = None, source: str | None = None
+                        ) -> EncodedFeatures:
+        """Raw rows (a DataFrame with the fitted dense and categorical columns; the label
+        column is optional, serving has none) encoded as in training."""
+        frame = self._checked(frame, source)
+        label = self.label if label is None else label
         n = len(frame)
         cat = np.zeros((n, len(self.categorical)), dtype=np.int64)
         for j, col in enumerate(self.categorical):
@@ -185,12 +194,12 @@ class FeatureEncoder:
             table_idx = np.r_[np.int64(lookup.get(MISSING, OOV_INDEX)), per_key]
             cat[:, j] = table_idx[codes + 1]
         dense = self._encode_dense(frame)
-        if table.label in frame.columns:
-            label = frame[table.label].to_numpy(dtype=np.float32)
+        if label in frame.columns:
+            label_values = frame[label].to_numpy(dtype=np.float32)
         else:  # serving: rows to score have no label
-            label = np.full(n, np.nan, dtype=np.float32)
+            label_values = np.full(n, np.nan, dtype=np.float32)
         return EncodedFeatures(
-            label=label, dense=dense, categorical=cat,
+            label=label_values, dense=dense, categorical=cat,
             vocab_sizes=[len(self.vocab[c]) + 1 for c in self.categorical],
             field_names=list(self.categorical), dense_names=list(self.dense),
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .. import metrics
@@ -85,10 +86,30 @@ class CTRModel(FittedModelMixin, ParamsMixin):
     def _predict_encoded(self, enc: EncodedFeatures) -> np.ndarray:
         return self.family_.predict(self.state_, enc)
 
-    def predict_proba(self, table: FeatureTable, rows=None) -> np.ndarray:
-        """Click probabilities of ``table``'s rows (all, or the positions ``rows``)."""
+    def predict_proba(self, table, rows=None) -> np.ndarray:
+        """Click probabilities of ``table``'s rows (all, or the positions ``rows``).  ``table``
+        is a `FeatureTable`, or raw rows: a DataFrame or a list of ``{column: value}`` dicts
+        holding the training's dense and categorical columns (the saved encoder applies; a
+        category it never saw takes the out-of-vocabulary code, a missing dense value 0)."""
         self._check_fitted()
-        return self._predict_encoded(self.encoder_.transform(table, rows))
+        if isinstance(table, FeatureTable):
+            return self._predict_encoded(self.encoder_.transform(table, rows))
+        if isinstance(table, pd.DataFrame):
+            frame = table
+        elif isinstance(table, (list, tuple)) and all(isinstance(r, Mapping) for r in table):
+            frame = pd.DataFrame.from_records(list(table), columns=self.feature_columns_)
+        else:
+            raise ConfigError("predict_proba takes a FeatureTable, a DataFrame or a list of {column: value} rows, "
+                              f"not {type(table).__name__}")
+        if rows is not None:
+            frame = frame.iloc[np.asarray(rows)]
+        return self._predict_encoded(self.encoder_.transform_frame(frame))
+
+    @property
+    def feature_columns_(self) -> list[str]:
+        """The raw columns a row to score must have: dense ones, then categorical ones."""
+        self._check_fitted()
+        return [*self.encoder_.dense, *self.encoder_.categorical]
 
     def evaluate(self, table: FeatureTable, rows=None) -> dict[str, float]:
         p = self.predict_proba(table, rows)
