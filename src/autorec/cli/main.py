@@ -18,6 +18,7 @@ from ..errors import AutorecError, Terminated
 from . import datasets as datasets_cmd
 from . import search as search_cmd
 from . import train as train_cmd
+from . import serve as serve_cmd
 from . import use as use_cmd
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ def _register() -> None:
     train_cmd.register(app)
     search_cmd.register(app)
     use_cmd.register(app)
+    serve_cmd.register(app)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
