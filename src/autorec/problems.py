@@ -103,6 +103,19 @@ class _Common:
         return search_models(self.task)
 
 
+def rating_histogram(ratings: np.ndarray, max_values: int = 20) -> dict[str, int]:
+    """Ratings per distinct value (the report's histogram); ten equal bins when the ratings
+    take more than ``max_values`` distinct values."""
+    ratings = np.asarray(ratings, dtype=np.float64)
+    if len(ratings) == 0:
+        return {}
+    values, counts = np.unique(ratings, return_counts=True)
+    if len(values) <= max_values:
+        return {f"{v:g}": int(c) for v, c in zip(values, counts)}
+    counts, edges = np.histogram(ratings, bins=10)
+    return {f"{a:.3g}..{b:.3g}": int(c) for a, b, c in zip(edges[:-1], edges[1:], counts)}
+
+
 class RatingProblem(_Common):
     """Rating prediction on an `Interactions` split: RMSE on validation, RMSE/MAE reported."""
 
@@ -182,7 +195,8 @@ class RatingProblem(_Common):
         return f"{self.data!r}  split {self.split.describe()}"
 
     def run_info(self, estimator) -> dict:
-        return {"default_rating": estimator.default_value_, "split_summary": self.split.summary()}
+        return {"default_rating": estimator.default_value_, "split_summary": self.split.summary(),
+                "rating_histogram": rating_histogram(self.split.train.ratings)}
 
 
 class CTRProblem(_Common):

@@ -18,6 +18,7 @@ from ..errors import AutorecError, Terminated
 from . import datasets as datasets_cmd
 from . import search as search_cmd
 from . import train as train_cmd
+from . import report as report_cmd
 from . import serve as serve_cmd
 from . import use as use_cmd
 
@@ -50,6 +51,7 @@ def _register() -> None:
     search_cmd.register(app)
     use_cmd.register(app)
     serve_cmd.register(app)
+    report_cmd.register(app)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

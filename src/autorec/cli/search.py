@@ -141,6 +141,21 @@ def search(
                           "command again resumes the study, redoing the trial that was cut short")
         raise
     _print_summary(out, result)
+    finish_folder(out, "search")
+
+
+def finish_folder(out: Path, kind: str) -> None:
+    """The command that made the folder (command.txt) and its HTML report, written under the
+    folder's lock like everything else in it."""
+    import shlex
+    import sys
+
+    from ..io import folder_lock, write_text_atomic
+    from ..report import write_report
+
+    with folder_lock(out, command=f"autorec {kind} (report)"):
+        write_text_atomic(out / "command.txt", shlex.join(["autorec", *sys.argv[1:]]) + "\n")
+        console.print(f"report in [bold]{write_report(out)}[/]")
 
 
 def _print_summary(out: Path, result: dict) -> None:

@@ -47,6 +47,9 @@ def train(
     _, result = train_and_evaluate(problem, model, parsed, seed=seed, out=out, dataset_name=dataset)
     _print_result(result, problem.metric_names)
     console.print(f"results in [bold]{out}[/] (metrics.json, history.csv, curves.png, model/)")
+    from .search import finish_folder
+
+    finish_folder(out, "train")
 
 
 def _print_result(result: dict, keys: tuple[str, ...] = ("rmse", "mae")) -> None:

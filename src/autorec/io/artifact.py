@@ -72,6 +72,22 @@ def write_json_atomic(path: Path, obj: Any) -> Path:
     return path
 
 
+def write_text_atomic(path: Path, text: str) -> Path:
+    """``text`` (UTF-8) at ``path``, written to a temporary file and renamed into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        _as_umask(Path(tmp), is_dir=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def read_json(path: Path) -> dict:
     """A JSON object from ``path``; a missing file, bad JSON or a non-object is a ConfigError."""
     path = Path(path)

@@ -29,22 +29,35 @@ def save_figure(fig, path: Path) -> Path:
 
 
 def plot_history(rows: list[dict], path: Path, metric: str = "rmse", title: str = "") -> Path:
-    """Learning curves: training loss and the validation metric per epoch, best epoch marked."""
+    """Learning curves: the training objective and the validation metric per epoch, each on
+    its own panel (one x axis; twin y axes would draw one curve over the other), whole-number
+    epoch ticks, the best epoch marked and named in the legend, clear of the axis labels."""
+    from matplotlib.ticker import MaxNLocator
+
     epochs = [r["epoch"] for r in rows]
-    fig, ax1 = plt.subplots(figsize=(7, 4.2), dpi=110)
-    ax1.plot(epochs, [r["train_loss"] for r in rows], color="tab:blue", label="training objective")
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("training objective", color="tab:blue")
     key = f"val_{metric}"
-    if rows and key in rows[0]:
-        ax2 = ax1.twinx()
-        vals = [r.get(key) for r in rows]
-        ax2.plot(epochs, vals, color="tab:orange", label=f"validation {metric}")
-        ax2.set_ylabel(f"validation {metric}", color="tab:orange")
+    has_val = bool(rows) and key in rows[0] and any(r.get(key) is not None for r in rows)
+    fig, axes = plt.subplots(2 if has_val else 1, 1, sharex=True, squeeze=False,
+                             figsize=(7, 5.6 if has_val else 3.6), dpi=110)
+    ax1 = axes[0][0]
+    ax1.plot(epochs, [r["train_loss"] for r in rows], color="tab:blue", marker="." if len(rows) < 30 else None)
+    ax1.set_ylabel("training objective")
+    ax1.grid(alpha=0.3)
+    if has_val:
+        ax2 = axes[1][0]
+        pts = [(e, r.get(key)) for e, r in zip(epochs, rows) if r.get(key) is not None]
+        xs, vals = [p[0] for p in pts], [p[1] for p in pts]
         best = min(range(len(vals)), key=lambda i: vals[i])
-        ax2.axvline(epochs[best], color="grey", linestyle=":", linewidth=1)
-        ax2.annotate(f"best {vals[best]:.4f} @ {epochs[best]}", (epochs[best], vals[best]),
-                     textcoords="offset points", xytext=(6, 8), fontsize=8)
+        ax2.plot(xs, vals, color="tab:orange", marker="." if len(pts) < 30 else None, label=f"validation {metric}")
+        ax2.axvline(xs[best], color="grey", linestyle=":", linewidth=1,
+                    label=f"best {vals[best]:.4f} at epoch {xs[best]}")
+        ax1.axvline(xs[best], color="grey", linestyle=":", linewidth=1)
+        ax2.set_ylabel(f"validation {metric}")
+        ax2.legend(loc="best", fontsize=8, framealpha=0.9)
+        ax2.grid(alpha=0.3)
+    bottom = axes[-1][0]
+    bottom.set_xlabel("epoch")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax1.set_title(title or "learning curves")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -204,6 +204,7 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
         final = refit_full(problem, best)
         result["refit"] = "train+validation"
     result["test"] = problem.evaluate(final, "test")
+    result.update(problem.run_info(final))  # the default rating, the data's summary (the report shows it)
     result["train_seconds"] = round(final.fit_seconds_, 3)
     result["epochs"] = len(final.history_.epochs)
     write_run(out, final, result)
