@@ -120,3 +120,22 @@ def test_a_bad_history_is_one_line_and_exit_1(run):
                            "--history-json", "{not json"], capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and "--history-json: not JSON" in proc.stderr
+
+
+def test_a_ctr_model_scores_a_file_of_raw_rows(tmp_path):
+    from autorec.cli.use import score_file
+    from planted import planted_table
+
+    table = planted_table(n=900)
+    model = autorec.CTRModel("fm", train={"max_epochs": 1}).fit(table, np.arange(700), np.arange(700, 900))
+    src = tmp_path / "rows.csv"
+    table.frame.drop(columns=["label"]).to_csv(src, index=False)
+    dst = tmp_path / "p.parquet"
+    assert score_file(model, src, dst, chunk_rows=256) == 900
+    got = pd.read_parquet(dst)
+    assert got["row"].tolist() == list(range(900))
+    np.testing.assert_allclose(got["probability"], model.predict_proba(table), rtol=1e-5)
+    bad = tmp_path / "bad.csv"
+    table.frame[["d0"]].to_csv(bad, index=False)
+    with pytest.raises(DataError, match="missing column"):
+        score_file(model, bad, tmp_path / "q.csv")

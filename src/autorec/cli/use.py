@@ -229,8 +229,10 @@ def evaluate_on(rec, problem, part: str) -> dict:
 
 
 # ------------------------------------------------------------------ batch scoring
-def _reader(path: Path, chunk_rows: int):
-    """(chunks of a CSV/TSV/Parquet file as DataFrames, total rows or None)."""
+def _reader(path: Path, chunk_rows: int, categorical: list[str] | None = None):
+    """(chunks of a CSV/TSV/Parquet file as DataFrames, total rows or None).  Ids are read as
+    text, kept exactly ("NA" is an id); a CTR model's ``categorical`` columns as text with empty
+    cells missing, its other columns as numbers."""
     import pandas as pd
 
     if not path.is_file():
@@ -245,6 +247,8 @@ def _reader(path: Path, chunk_rows: int):
             raise DataError(f"not a readable Parquet file ({str(exc).splitlines()[0]})", path=str(path)) from None
         return (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_rows)), pf.metadata.num_rows
     sep = "\t" if suffix in (".tsv", ".tab") else ","
+    if categorical is not None:
+        return pd.read_csv(path, sep=sep, chunksize=chunk_rows, dtype={c: str for c in categorical}), None
     return pd.read_csv(path, sep=sep, chunksize=chunk_rows, dtype=str, keep_default_na=False), None
 
 
@@ -300,8 +304,9 @@ def score_file(rec, input: Path, output: Path, user_col: str = "user", item_col:
 
     if Path(input).resolve() == Path(output).resolve():
         raise ConfigError("--output must not be the --input file")
-    chunks, total = _reader(Path(input), chunk_rows)
     ctr = _is_ctr(rec)
+    single = rec.members[0] if hasattr(rec, "members") else rec
+    chunks, total = _reader(Path(input), chunk_rows, single.encoder_.categorical if ctr else None)
     writer = _Writer(Path(output))
     done = 0
     quiet = bool(os.environ.get("AUTOREC_NO_PROGRESS"))
@@ -311,13 +316,10 @@ def score_file(rec, input: Path, output: Path, user_col: str = "user", item_col:
             task = bar.add_task("rows", total=total)
             for frame in chunks:
                 if ctr:
-                    need = rec.feature_columns_ if hasattr(rec, "feature_columns_") else rec.members[0].feature_columns_
+                    need = single.feature_columns_
                     missing = [c for c in need if c not in frame.columns]
                     if missing:
                         raise DataError(f"missing column(s) {missing}; the model scores rows with {need}", path=str(input))
-                    frame = frame.copy()
-                    for c in (rec.encoder_.dense if hasattr(rec, "encoder_") else rec.members[0].encoder_.dense):
-                        frame[c] = pd.to_numeric(frame[c].replace("", np.nan), errors="coerce")
                     out = pd.DataFrame({"row": np.arange(done, done + len(frame)),
                                         "probability": rec.predict_proba(frame)})
                 else:
