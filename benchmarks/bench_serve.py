@@ -10,10 +10,11 @@ and requests per second, p50/p99 latency and errors are recorded.
   training part, `GET /recommend?uid=U&k=10&remove_seen=true`.  Cornac has no pair-scoring
   endpoint, so /predict has no peer row.
 
-The load generator (httpx, asyncio) runs on the same machine as the servers, so on 2 cores it
-takes CPU from them: figures are for the pair, and comparable between servers, not absolutes.
+The load generator runs on the same machine as the servers, so on 2 cores it takes CPU from
+them: figures are for the pair, comparable between servers, not absolutes.  It is wrk (C) where
+installed (Debian's package), else httpx on asyncio, which itself saturates a core at 64 clients.
 
-    python benchmarks/bench_serve.py [--requests 2000] [--seconds 20] [--out benchmarks/results/serve]
+    python benchmarks/bench_serve.py [--seconds 15] [--requests 2000 (httpx only)] [--out benchmarks/results/serve]
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+            raise RuntimeError("server exited; see its log in the work folder")
         try:
             httpx.get(url, timeout=1)
             return
@@ -86,11 +87,71 @@ async def load(make_request, clients: int, requests: int, seconds: float) -> dic
             "p99_ms": round(float(np.percentile(lat, 99)), 2)}
 
 
+WRK_SCRIPT = """
+math.randomseed(%(seed)d)
+local users = {%(users)s}
+local items = {%(items)s}
+local mode = "%(mode)s"
+request = function()
+  local u = users[math.random(#users)]
+  if mode == "predict" then
+    local pairs = {}
+    for i = 1, 10 do
+      pairs[i] = string.format('{"user": %%s, "item": %%s}', users[math.random(#users)], items[math.random(#items)])
+    end
+    return wrk.format("POST", "/predict", {["Content-Type"] = "application/json"},
+                      '{"pairs": [' .. table.concat(pairs, ",") .. ']}')
+  elseif mode == "cornac" then
+    return wrk.format("GET", "/recommend?uid=" .. u .. "&k=10&remove_seen=true")
+  end
+  return wrk.format("GET", "/recommend/" .. u .. "?k=10")
+end
+"""
+
+
+def wrk_load(url: str, mode: str, clients: int, seconds: float, users, items, work: Path) -> dict:
+    """wrk (C, one thread) as the load generator: far less CPU than a Python client, so more of
+    the 2 cores go to the server under test.  Latency percentiles from --latency."""
+    import re
+
+    script = work / f"{mode}.lua"
+    script.write_text(WRK_SCRIPT % {"seed": clients, "mode": mode, "users": ",".join(map(str, users[:2000])),
+                                    "items": ",".join(map(str, items[:2000]))})
+    out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{int(seconds)}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+
+    def ms(label):
+        m = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)\b", out)
+        if not m:
+            return None
+        value, unit = float(m.group(1)), m.group(2)
+        return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
+    return {"clients": clients, "requests": total, "errors": errors, "seconds": seconds,
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
+            "p99_ms": ms("99"), "generator": "wrk"}
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--clients", default="1,16,64")
+    ap.add_argument("--python-client", action="store_true", help="load with httpx even where wrk is installed")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/serve"))
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
@@ -108,15 +169,22 @@ def main() -> None:
     users = train.user_ids[np.unique(train.users)].tolist()
     items = train.item_ids[np.unique(train.items)].tolist()
 
-    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.processor() or platform.machine()}, "
-                     f"{os.cpu_count()} cores", "python": platform.python_version(),
+    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_name()}, {os.cpu_count()} cores", "python": platform.python_version(),
                      "autorec": autorec.__version__, "model": "biased-mf (autorec) / MF with biases (Cornac)",
                      "data": "ml-latest-small random-90-10 seed 0 (train part)", "requests_per_level": args.requests,
                      "seconds_limit_per_level": args.seconds, "rows": []}
 
-    def run_levels(server: str, endpoint: str, make_request) -> None:
+    import shutil
+
+    use_wrk = shutil.which("wrk") is not None and not args.python_client
+    results["generator"] = "wrk (one thread, --latency)" if use_wrk else "httpx asyncio (Python)"
+
+    def run_levels(server: str, endpoint: str, make_request, url: str = "", mode: str = "") -> None:
         for c in clients:
-            row = asyncio.run(load(make_request, c, args.requests, args.seconds))
+            if use_wrk:
+                row = wrk_load(url, mode, c, args.seconds, users, items, work)
+            else:
+                row = asyncio.run(load(make_request, c, args.requests, args.seconds))
             row.update({"server": server, "endpoint": endpoint})
             print(json.dumps(row), flush=True)
             results["rows"].append(row)
@@ -127,7 +195,8 @@ def main() -> None:
         url = f"http://127.0.0.1:{port}"
         proc = subprocess.Popen([sys.executable, "-m", "autorec.cli.main", "serve", "--model", str(work / "autorec"),
                                  "--port", str(port), "--workers", str(workers)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+                                stdout=subprocess.DEVNULL, stderr=open(work / f"autorec-{workers}.log", "w"),
+                                text=True, env=env)
         try:
             wait_ready(url + "/ready", proc)
 
@@ -139,8 +208,9 @@ def main() -> None:
                          for _ in range(10)]
                 return await client.post(f"{url}/predict", json={"pairs": pairs})
 
-            run_levels(f"autorec serve, {workers} worker{'s' if workers > 1 else ''}", "/recommend", rec_req)
-            run_levels(f"autorec serve, {workers} worker{'s' if workers > 1 else ''}", "/predict (10 pairs)", pred_req)
+            name = f"autorec serve, {workers} worker{'s' if workers > 1 else ''}"
+            run_levels(name, "/recommend", rec_req, url, "recommend")
+            run_levels(name, "/predict (10 pairs)", pred_req, url, "predict")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -163,8 +233,10 @@ def main() -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         cenv = {**env, "MODEL_PATH": str(saved), "MODEL_CLASS": "cornac.models.MF", "FLASK_APP": "cornac.serving.app"}
+        # Flask logs every request on stderr: to a file, since an unread pipe fills and stalls the server
+        log = open(work / "cornac-server.log", "w")
         proc = subprocess.Popen([sys.executable, "-m", "flask", "run", "--port", str(port)], cwd=work,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cenv)
+                                stdout=subprocess.DEVNULL, stderr=log, text=True, env=cenv)
         try:
             wait_ready(url + "/recommend?uid=1&k=1", proc)
             str_users = [str(u) for u in users]
@@ -173,7 +245,7 @@ def main() -> None:
                 return await client.get(f"{url}/recommend", params={"uid": str_users[rng.integers(len(str_users))],
                                                                      "k": 10, "remove_seen": "true"})
 
-            run_levels("Cornac serving (Flask)", "/recommend", cornac_req)
+            run_levels("Cornac serving (Flask)", "/recommend", cornac_req, url, "cornac")
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -78,6 +78,20 @@ def history_pairs(history) -> tuple[list, np.ndarray]:
     return items, values
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest scores, best first, equal scores by lower index: exactly
+    ``np.argsort(-scores, kind="stable")[:k]``, in O(n) plus the sort of the candidates."""
+    n = len(scores)
+    if k <= 0 or n == 0:
+        return np.empty(0, dtype=np.int64)
+    if k >= n // 4:
+        return np.argsort(-scores, kind="stable")[:k]
+    kth = scores[np.argpartition(-scores, k - 1)[:k]].min()
+    cand = np.flatnonzero(scores >= kth)  # every item that could be in the top k, ties included
+    order = np.lexsort((cand, -scores[cand]))
+    return cand[order[:k]]
+
+
 def check_k(k) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ConfigError(f"k must be a whole number >= 1, got {k!r}")
@@ -168,6 +182,6 @@ class TopNMixin:
         if tie_break:  # equal scores (the fallback's): the most rated items first
             order = np.lexsort((-self.item_popularity(), -scores))[:k]
         else:
-            order = np.argsort(-scores, kind="stable")[:k]
+            order = top_k(scores, k)
         ids = self.item_ids_
         return [(ids[j].item() if hasattr(ids[j], "item") else ids[j], float(scores[j])) for j in order]

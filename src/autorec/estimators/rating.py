@@ -111,11 +111,16 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         fallback = self._fallback_index(users, items)
         known = ~fallback
         if known.any():
-            was_training = self.state_.module.training
-            self.state_.module.eval()
-            with torch.no_grad():
-                out[known] = self.family_.predict(self.state_, users[known], items[known])
-            self.state_.module.train(was_training)
+            module = self.state_.module
+            was_training = module.training
+            if was_training:  # switching modes walks every submodule: only when needed
+                module.eval()
+            try:
+                with torch.no_grad():
+                    out[known] = self.family_.predict(self.state_, users[known], items[known])
+            finally:
+                if was_training:
+                    module.train()
         if self.clip and self.rating_scale_ is not None:
             np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
         return out, fallback
@@ -210,8 +215,15 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
 
     def score_items(self, user_index: int) -> np.ndarray:
         """Predicted rating of every item for one user (by index)."""
-        items = np.arange(len(self.item_ids_))
-        return self._predict_index_raw(np.full(len(items), user_index), items)
+        fast = getattr(self.family_, "score_all_items", None)
+        raw = fast(self.state_, int(user_index)) if fast is not None and self.seen_users_[user_index] else None
+        if raw is None:
+            items = np.arange(len(self.item_ids_))
+            return self._predict_index_raw(np.full(len(items), user_index), items)
+        out = np.where(self.seen_items_, raw, self.default_value_)  # what _predict_index_raw does per pair
+        if self.clip and self.rating_scale_ is not None:
+            np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
+        return out
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         """Predicted ratings of every item for each user index, in one pass over the grid."""

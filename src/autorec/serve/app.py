@@ -13,13 +13,17 @@ The model is read with `autorec.load` (safetensors + JSON, no pickle).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import numpy as np
+import torch
 from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -29,7 +33,7 @@ from ..errors import AutorecError
 from . import schemas as s
 
 #: environment variables `autorec serve --workers N` hands to each worker process
-ENV_MODEL, ENV_KEY = "AUTOREC_SERVE_MODEL", "AUTOREC_API_KEY"
+ENV_MODEL, ENV_KEY, ENV_THREADS = "AUTOREC_SERVE_MODEL", "AUTOREC_API_KEY", "AUTOREC_SERVE_THREADS"
 
 
 def _plain(value: Any) -> Any:
@@ -73,13 +77,24 @@ def model_card(path: Path, model: Any) -> dict:
     return card
 
 
-def create_app(model_dir: str | Path, api_key: str | None = None) -> FastAPI:
-    """The service of the model in ``model_dir`` (loaded now, so a bad folder fails at start)."""
+def create_app(model_dir: str | Path, api_key: str | None = None, threads: int | None = None) -> FastAPI:
+    """The service of the model in ``model_dir`` (loaded now, so a bad folder fails at start).
+    ``threads``: torch threads of this process (None: torch's default)."""
+    if threads is not None:
+        torch.set_num_threads(max(1, int(threads)))
     path = Path(model_dir)
     model = load(path)
     card = model_card(path, model)
     is_ctr = card["task"] == "ctr"
     key = api_key.encode() if api_key else None
+
+    # model calls run in worker threads, at most one per core at a time and first come first
+    # served; left to the default pool of 40 threads, 64 concurrent clients made them fight
+    # over the cores and the p99 latency grew tenfold
+    limiter = anyio.CapacityLimiter(max(1, threads or torch.get_num_threads()))
+
+    async def call(fn, *args, **kwargs):
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=limiter)
 
     app = FastAPI(title="autorec", version=__version__,
                   description=f"Predictions and top-N lists of the autorec model in `{path}`.")
@@ -119,19 +134,19 @@ def create_app(model_dir: str | Path, api_key: str | None = None) -> FastAPI:
 
     @app.post("/predict", response_model=s.PredictResponse, dependencies=[Depends(authorised)],
               summary="Predicted ratings of (user, item) pairs")
-    def predict(body: s.PredictRequest) -> dict:
+    async def predict(body: s.PredictRequest) -> dict:
         rec = rating_model()
         users = [p.user for p in body.pairs]
         items = [p.item for p in body.pairs]
-        pred, fallback = rec.predict(users, items, return_fallback=True)
+        pred, fallback = await call(rec.predict, users, items, return_fallback=True)
         return {"predictions": [{"user": u, "item": i, "prediction": float(p), "fallback": bool(f)}
                                 for u, i, p, f in zip(users, items, pred, fallback)]}
 
     @app.post("/predict/history", response_model=s.PredictResponse, dependencies=[Depends(authorised)],
               summary="Predicted ratings for a new user, folded in from a history")
-    def predict_history(body: s.PredictHistoryRequest) -> dict:
+    async def predict_history(body: s.PredictHistoryRequest) -> dict:
         rec = rating_model()
-        pred, fallback = rec.predict(history=[(h.item, h.rating) for h in body.history], items=body.items,
+        pred, fallback = await call(rec.predict, history=[(h.item, h.rating) for h in body.history], items=body.items,
                                      return_fallback=True)
         return {"predictions": [{"user": None, "item": i, "prediction": float(p), "fallback": bool(f)}
                                 for i, p, f in zip(body.items, pred, fallback)]}
@@ -142,38 +157,40 @@ def create_app(model_dir: str | Path, api_key: str | None = None) -> FastAPI:
 
     @app.get("/recommend/{user}", response_model=s.Recommendation, dependencies=[Depends(authorised)],
              summary="Top-k items for a user of the training data")
-    def recommend_user(user: str = PathParam(..., description="An original user id."),
-                       k: int = Query(10, ge=1, le=s.MAX_K), exclude_seen: bool = Query(True)) -> dict:
+    async def recommend_user(user: str = PathParam(..., description="An original user id."),
+                             k: int = Query(10, ge=1, le=s.MAX_K, description=f"How many items (1..{s.MAX_K})."),
+                             exclude_seen: bool = Query(True, description="Leave the user's training items out.")
+                             ) -> dict:
         rec = rating_model()
-        top, fallback = rec.recommend(user, k=k, exclude_seen=exclude_seen, return_fallback=True)
+        top, fallback = await call(rec.recommend, user, k=k, exclude_seen=exclude_seen, return_fallback=True)
         return _listing(user, top, fallback)
 
     @app.post("/recommend", response_model=s.Recommendation, dependencies=[Depends(authorised)],
               summary="Top-k items for a new user, folded in from a history")
-    def recommend_history(body: s.RecommendHistoryRequest) -> dict:
+    async def recommend_history(body: s.RecommendHistoryRequest) -> dict:
         rec = rating_model()
-        top, fallback = rec.recommend(history=[(h.item, h.rating) for h in body.history], k=body.k,
+        top, fallback = await call(rec.recommend, history=[(h.item, h.rating) for h in body.history], k=body.k,
                                       exclude_seen=body.exclude_seen, return_fallback=True)
         return _listing(None, top, fallback)
 
     @app.post("/recommend/batch", response_model=s.RecommendBatchResponse, dependencies=[Depends(authorised)],
               summary="Top-k items for many users")
-    def recommend_batch(body: s.RecommendBatchRequest) -> dict:
+    async def recommend_batch(body: s.RecommendBatchRequest) -> dict:
         rec = rating_model()
-        lists, flags = rec.recommend_batch(body.users, k=body.k, exclude_seen=body.exclude_seen,
+        lists, flags = await call(rec.recommend_batch, body.users, k=body.k, exclude_seen=body.exclude_seen,
                                            return_fallback=True)
         return {"recommendations": [_listing(u, top, f) for u, top, f in zip(body.users, lists, flags)]}
 
     @app.post("/predict_proba", response_model=s.ProbaResponse, dependencies=[Depends(authorised)],
               summary="Click probabilities of raw feature rows (CTR models)")
-    def predict_proba(body: s.ProbaRequest) -> dict:
+    async def predict_proba(body: s.ProbaRequest) -> dict:
         if not is_ctr:
             raise HTTPException(status_code=400, detail="this model predicts ratings: POST /predict with pairs")
         columns = card["feature_columns"]
         unknown = sorted({c for row in body.rows for c in row} - set(columns))
         if unknown:
             raise HTTPException(status_code=422, detail=f"unknown column(s) {unknown}; the model reads {columns}")
-        return {"probabilities": np.asarray(model.predict_proba(body.rows), dtype=float).tolist()}
+        return {"probabilities": np.asarray(await call(model.predict_proba, body.rows), dtype=float).tolist()}
 
     return app
 
@@ -181,4 +198,5 @@ def create_app(model_dir: str | Path, api_key: str | None = None) -> FastAPI:
 def app_from_env() -> FastAPI:
     """The app factory each worker of ``autorec serve --workers N`` calls (uvicorn imports it by
     name in every worker process): the model and key come from the environment."""
-    return create_app(os.environ[ENV_MODEL], os.environ.get(ENV_KEY) or None)
+    threads = os.environ.get(ENV_THREADS)
+    return create_app(os.environ[ENV_MODEL], os.environ.get(ENV_KEY) or None, int(threads) if threads else None)
