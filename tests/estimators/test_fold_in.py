@@ -180,19 +180,6 @@ def test_recommend_batch_is_recommend_per_user(data, biased_mf) -> None:
         biased_mf.recommend_batch(users, k=0)
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from autorec.estimators.base import top_k  # noqa: E402
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from([-np.inf, 0.0, 1.0, 1.5, 2.0, 3.0]), min_size=1, max_size=200),
-       st.integers(1, 60))
-def test_top_k_is_the_stable_argsort_prefix(values, k):
-    scores = np.array(values)
-    np.testing.assert_array_equal(top_k(scores, k), np.argsort(-scores, kind="stable")[:k])
-
-
 @pytest.mark.parametrize("model", ["mf", "biased-mf"])
 def test_mf_fast_path_scores_every_item_as_the_module_does(data, model):
     rec = autorec.Recommender(model, params={"embedding_dim": 8}, train={"max_epochs": 3}).fit(data)

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import ConfigError
+from ..metrics.ranking import top_k
 
 
 class ParamsMixin:
@@ -76,20 +77,6 @@ def history_pairs(history) -> tuple[list, np.ndarray]:
     if values.ndim != 1:
         raise ConfigError("every rating in a history must be a number")
     return items, values
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest scores, best first, equal scores by lower index: exactly
-    ``np.argsort(-scores, kind="stable")[:k]``, in O(n) plus the sort of the candidates."""
-    n = len(scores)
-    if k <= 0 or n == 0:
-        return np.empty(0, dtype=np.int64)
-    if k >= n // 4:
-        return np.argsort(-scores, kind="stable")[:k]
-    kth = scores[np.argpartition(-scores, k - 1)[:k]].min()
-    cand = np.flatnonzero(scores >= kth)  # every item that could be in the top k, ties included
-    order = np.lexsort((cand, -scores[cand]))
-    return cand[order[:k]]
 
 
 def check_k(k) -> int:
@@ -182,6 +169,6 @@ class TopNMixin:
         if tie_break:  # equal scores (the fallback's): the most rated items first
             order = np.lexsort((-self.item_popularity(), -scores))[:k]
         else:
-            order = top_k(scores, k)
+            order = top_k(scores[None, :], k)[0]  # stable: equal scores by lower index
         ids = self.item_ids_
         return [(ids[j].item() if hasattr(ids[j], "item") else ids[j], float(scores[j])) for j in order]
