@@ -321,3 +321,24 @@ def test_ranking_on_interactions_from_a_frame():
     # a: top-2 [40, 30] one hit of 2 relevant; b: top-2 [20, 30] no hit (relevant 40)
     assert got["recall@2"] == pytest.approx((1 / 2 + 0) / 2)
     assert got["mrr@2"] == pytest.approx((1 / 2 + 0) / 2)
+
+
+from hypothesis import given as _given, settings as _settings, strategies as _st  # noqa: E402
+
+
+@_settings(max_examples=30, deadline=None)
+@_given(_st.integers(0, 10**6), _st.integers(1, 40))
+def test_ranking_metrics_are_bit_identical_whatever_the_batch_size(seed, batch):
+    import scipy.sparse as sp
+
+    from autorec.metrics.ranking import ranking_metrics
+
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 37, 23
+    both = rng.random((n_users, n_items))
+    train = sp.csr_matrix(both < 0.3)
+    test = sp.csr_matrix((both > 0.8))
+    scores = np.round(rng.random((n_users, n_items)) * 4) / 4  # many ties
+    a = ranking_metrics(scores, train, test, k=(1, 5, 20), batch_size=batch)
+    b = ranking_metrics(scores, train, test, k=(1, 5, 20), batch_size=n_users)
+    assert a == b

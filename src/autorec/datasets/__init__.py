@@ -36,6 +36,7 @@ from .movielens import (
     read_movies_dat,
     read_ratings_csv,
 )
+from .implicit import load_user_lines_folder, read_user_lines
 from .netflix import load_netflix, read_netflix_file
 from .registry import REGISTRY, DatasetSpec, get_spec, list_datasets
 from .store import availability, cache_dir, fetch, is_cached, locate
@@ -54,6 +55,7 @@ LOADERS: dict[str, Callable[..., Interactions | FeatureTable]] = {
     "criteo-sample": partial(load_criteo, file_name="train-10k.txt"),
     "avazu": load_avazu,
     "avazu-sample": partial(load_avazu, file_name="train-10k.csv"),
+    "user-lines": load_user_lines_folder,
 }
 
 # column names that `load("file.csv")` recognises without being told
@@ -106,7 +108,19 @@ def load_path(path: Path, **options: Any) -> Interactions | FeatureTable:
     return _load_table_like(path, options)
 
 
+def _is_user_lines_folder(folder: Path) -> bool:
+    """train.txt and test.txt whose first line has no tab (Criteo's files are tab-separated):
+    the reader then checks every token."""
+    if not ((folder / "train.txt").is_file() and (folder / "test.txt").is_file()):
+        return False
+    with (folder / "train.txt").open("rb") as fh:
+        first = fh.readline(1 << 20)
+    return b"\t" not in first and bool(first.split())
+
+
 def _folder_loader(folder: Path) -> Callable[..., Any]:
+    if _is_user_lines_folder(folder):
+        return LOADERS["user-lines"]
     checks = [
         ("u.data", "ml-100k"),
         ("users.dat", "ml-1m"),

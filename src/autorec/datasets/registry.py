@@ -26,6 +26,8 @@ _NETFLIX_LICENCE = ("Netflix Prize rules: use limited to the contest; withdrawn 
                     "may NOT be redistributed")
 _CRITEO_LICENCE = "Criteo Labs terms: non-commercial use only; may NOT be redistributed"
 _AVAZU_LICENCE = "Kaggle competition data: non-commercial; may NOT be redistributed"
+_GOWALLA_LICENCE = ("SNAP Gowalla check-ins (Cho et al. 2011): research use, cite the source; "
+                    "may NOT be redistributed here")
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,16 @@ _SPECS: tuple[DatasetSpec, ...] = (
         homepage="https://www.kaggle.com/c/avazu-ctr-prediction/data",
         manual="no download: make it from the full data with "
                "`head -n 10000 train.csv > avazu-sample/train-10k.csv`",
+    ),
+    DatasetSpec(
+        name="gowalla", task="implicit",
+        description="Gowalla check-ins, the LightGCN paper's fixed top-N split (He et al. 2020): "
+                    "train.txt, test.txt and valid.txt, one line per user (split `lightgcn`)",
+        folder="gowalla", required=("train.txt", "test.txt"), loader="user-lines",
+        licence=_GOWALLA_LICENCE, redistributable=False, rows=1_027_370, users=29_858, items=40_981,
+        homepage="https://github.com/gusye1234/LightGCN-PyTorch/tree/master/data/gowalla",
+        manual="no direct download: take train.txt and test.txt from LightGCN-PyTorch's data/gowalla "
+               "(and valid.txt from LightGCN++) into a folder named gowalla",
     ),
     DatasetSpec(
         name="netflix-sample", task="rating",

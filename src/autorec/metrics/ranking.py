@@ -82,8 +82,12 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     cand = np.sort(part, axis=1)  # item order first, so the stable sort below breaks ties by index
     order = np.argsort(np.take_along_axis(neg, cand, axis=1), axis=1, kind="stable")
     out = np.take_along_axis(cand, order, axis=1)
-    if tied.any():
-        out[tied] = np.argsort(neg[tied], axis=1, kind="stable")[:, :k]
+    for row in np.flatnonzero(tied):
+        # the k-th score is shared with items outside the candidates: rank every item scoring
+        # at least that much (ties included), by score then index, and keep the first k.
+        # Far fewer than all the items, even for popularity, whose counts tie by the thousand
+        cand = np.flatnonzero(scores[row] >= kth[row])
+        out[row] = cand[np.lexsort((cand, neg[row, cand]))[:k]]
     return out
 
 
@@ -159,7 +163,9 @@ def ranking_metrics(
     kmax = min(max(ks), n_items)
     discount = 1.0 / np.log2(np.arange(2, kmax + 2, dtype=np.float64))
     ideal = np.cumsum(discount)  # ideal[m-1] = IDCG with m relevant items in the list
-    sums = {f"{m}@{kk}": 0.0 for kk in ks for m in METRICS}
+    # per-user values, summed once at the end in user order: the result is the same bit for
+    # bit whatever the batch size (a running sum per batch would round differently)
+    values = {f"{m}@{kk}": np.zeros(eval_users.size) for kk in ks for m in METRICS}
 
     for start in range(0, eval_users.size, batch_size):
         batch = eval_users[start:start + batch_size]
@@ -181,14 +187,17 @@ def ranking_metrics(
             n_hit = h.sum(axis=1)
             first = np.argmax(h, axis=1)
             any_hit = n_hit > 0
-            dcg = h @ discount[:h.shape[1]]
+            # per row, not a matrix product: BLAS blocks by the batch's shape, so h @ discount
+            # rounded differently at different batch sizes
+            dcg = (h * discount[:h.shape[1]]).sum(axis=1)
             idcg = ideal[np.minimum(n_rel, h.shape[1]) - 1]
-            sums[f"recall@{kk}"] += float((n_hit / n_rel).sum())
-            sums[f"precision@{kk}"] += float(n_hit.sum() / kk)
-            sums[f"hr@{kk}"] += float(any_hit.sum())
-            sums[f"mrr@{kk}"] += float(np.where(any_hit, 1.0 / (first + 1), 0.0).sum())
-            sums[f"ndcg@{kk}"] += float((dcg / idcg).sum())
+            at = slice(start, start + batch.size)
+            values[f"recall@{kk}"][at] = n_hit / n_rel
+            values[f"precision@{kk}"][at] = n_hit / kk
+            values[f"hr@{kk}"][at] = any_hit
+            values[f"mrr@{kk}"][at] = np.where(any_hit, 1.0 / (first + 1), 0.0)
+            values[f"ndcg@{kk}"][at] = dcg / idcg
 
-    out: dict[str, float] = {name: total / eval_users.size for name, total in sums.items()}
+    out: dict[str, float] = {name: float(v.sum()) / eval_users.size for name, v in values.items()}
     out["n_users"] = int(eval_users.size)
     return out

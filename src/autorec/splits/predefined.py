@@ -175,3 +175,62 @@ def ml100k_predefined(data: Interactions, name: str, data_path: str | Path, *,
     base, test, base_path, test_path = read_ml100k_split_frames(data_path, name)
     return predefined(data, base, test, validation=validation, seed=seed, name=name,
                       base_source=base_path, test_source=test_path, line_offset=1)
+
+
+LIGHTGCN_FILES = ("train.txt", "test.txt", "valid.txt")
+
+
+def lightgcn_predefined(data: Interactions, data_path: str | Path, name: str = "lightgcn") -> Split:
+    """The fixed split of one-line-per-user files (the LightGCN paper's Gowalla): test is
+    ``test.txt``; validation is ``valid.txt``, a carve of ``train.txt``; train is the rest of
+    ``train.txt``.  Without ``valid.txt`` there is no validation part.  Every pair is located
+    in ``data`` by original ids; a pair of ``valid.txt`` missing from ``train.txt`` is an error."""
+    from ..datasets.implicit import read_user_lines
+
+    folder = Path(data_path)
+    if folder.is_file():
+        folder = folder.parent
+    frames = {}
+    for file in LIGHTGCN_FILES:
+        path = folder / file
+        if path.is_file():
+            frames[file] = (read_user_lines(path), path)
+        elif file != "valid.txt":
+            raise DataError(f"split {name!r} needs {file}", path=str(folder))
+    pos = {file: _locate_lines(data, frame, str(path)) for file, (frame, path) in frames.items()}
+    train = pos["train.txt"]
+    valid = pos.get("valid.txt")
+    if valid is not None and len(valid) == 0:
+        valid = None  # a valid.txt of users alone: no validation part
+    if valid is not None:
+        in_train = np.isin(valid, train)
+        if not in_train.all():
+            frame, path = frames["valid.txt"]
+            row = int(np.flatnonzero(~in_train)[0])
+            raise DataError("(user, item) pair of valid.txt is not in train.txt", path=str(path),
+                            line=int(frame["line"].iloc[row]),
+                            value=(int(frame["user"].iloc[row]), int(frame["item"].iloc[row])))
+        train = np.setdiff1d(train, valid)
+    assigned = np.zeros(len(data), dtype=bool)
+    assigned[pos["train.txt"]] = True
+    assigned[pos["test.txt"]] = True
+    return _assemble(data, np.sort(train), None if valid is None else np.sort(valid), np.sort(pos["test.txt"]),
+                     name=name, seed=None, n_unassigned=int((~assigned).sum()))
+
+
+def _locate_lines(data: Interactions, frame: pd.DataFrame, source: str) -> np.ndarray:
+    """Row positions in ``data`` of a one-line-per-user frame's pairs (errors name the line)."""
+    users = data.user_index(frame["user"].to_numpy())
+    items = data.item_index(frame["item"].to_numpy())
+    missing = (users < 0) | (items < 0)
+    key = users.astype(np.int64) * np.int64(max(data.n_items, 1)) + items
+    data_key = data.users.astype(np.int64) * np.int64(max(data.n_items, 1)) + data.items
+    order = np.argsort(data_key)
+    at = np.searchsorted(data_key[order], key)
+    at = np.minimum(at, len(order) - 1)
+    found = ~missing & (data_key[order][at] == key)
+    if not found.all():
+        row = int(np.flatnonzero(~found)[0])
+        raise DataError("(user, item) pair is not in the data", path=source, line=int(frame["line"].iloc[row]),
+                        value=(int(frame["user"].iloc[row]), int(frame["item"].iloc[row])))
+    return order[at]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data.interactions import Interactions
 from ..errors import ConfigError
-from .predefined import ML100K_SPLITS, ml100k_predefined
+from .predefined import ML100K_SPLITS, lightgcn_predefined, ml100k_predefined
 from .protocols import (
     kfold,
     leave_one_out,
@@ -58,6 +58,15 @@ _NAMED: dict[str, tuple[str, _Maker]] = {
     ),
 }
 
+def _lightgcn(data: Interactions, seed: int, data_path: "str | Path | None") -> Split:
+    if data_path is None:
+        raise ConfigError("split 'lightgcn' reads train.txt, test.txt and valid.txt: pass data_path=<their folder>")
+    return lightgcn_predefined(data, data_path)
+
+
+_LIGHTGCN_HELP = ("the fixed split of one-line-per-user files (LightGCN's Gowalla): test.txt test, "
+                  "valid.txt validation, the rest of train.txt train; needs data_path=<their folder>")
+
 _KFOLD = re.compile(r"^kfold-(\d+):(\d+)$")
 _KFOLD_HELP = ("k-fold cross-validation over ratings, fold f of k (e.g. kfold-5:0 .. "
                "kfold-5:4), 10% of the training folds as validation")
@@ -67,6 +76,7 @@ def list_splits() -> dict[str, str]:
     """Every accepted name (or name pattern) with a one-line description."""
     out = {name: desc for name, (desc, _) in _NAMED.items()}
     out["kfold-5:<fold>"] = _KFOLD_HELP + "; any kfold-<k>:<fold> with k >= 2 works"
+    out["lightgcn"] = _LIGHTGCN_HELP
     for name in ML100K_SPLITS:
         kind = ("80/20 cross-validation fold" if name.startswith("u") and name[1:].isdigit()
                 else "exactly 10 test ratings per user")
@@ -88,6 +98,8 @@ def make_split(data: Interactions, name: str, seed: int = 0, *,
     key = name.strip()
     if key in _NAMED:
         return _NAMED[key][1](data, seed, data_path)
+    if key == "lightgcn":
+        return _lightgcn(data, seed, data_path)
     m = _KFOLD.match(key)
     if m:
         k, fold = int(m.group(1)), int(m.group(2))
