@@ -68,26 +68,30 @@ def _ks(k: int | Sequence[int]) -> tuple[int, ...]:
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Item indices of the ``k`` highest scores per row, best first, ties by lower index.
 
-    ``np.argpartition`` finds the candidates; rows where the k-th score is tied with items
-    outside the candidates are fully sorted (stable) so the tie rule holds exactly.
+    torch's multithreaded ``topk`` finds the candidates; they are then ordered by (score,
+    index), and rows where the k-th score is tied with items outside the candidates are ranked
+    over every item scoring at least that much, so the tie rule holds exactly (equal to
+    ``np.argsort(-scores, kind="stable")[:, :k]``, property-tested).
     """
+    import torch
+
+    scores = np.ascontiguousarray(scores)
     n_rows, n_items = scores.shape
     k = min(k, n_items)
-    neg = -scores
-    if k >= n_items:
-        return np.argsort(neg, axis=1, kind="stable")[:, :k]
-    part = np.argpartition(neg, k - 1, axis=1)[:, :k]
-    kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
-    tied = (scores >= kth[:, None]).sum(axis=1) > k
-    cand = np.sort(part, axis=1)  # item order first, so the stable sort below breaks ties by index
-    order = np.argsort(np.take_along_axis(neg, cand, axis=1), axis=1, kind="stable")
-    out = np.take_along_axis(cand, order, axis=1)
+    if k >= n_items or n_rows == 0:
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    t = torch.from_numpy(scores)
+    vals, idx = torch.topk(t, k, dim=1, sorted=False)
+    vals, cand = vals.numpy(), idx.numpy()
+    kth = vals.min(axis=1)
+    tied = np.count_nonzero(scores >= kth[:, None], axis=1) > k
+    out = np.take_along_axis(cand, np.lexsort((cand, -vals), axis=-1), axis=1)
     for row in np.flatnonzero(tied):
         # the k-th score is shared with items outside the candidates: rank every item scoring
         # at least that much (ties included), by score then index, and keep the first k.
         # Far fewer than all the items, even for popularity, whose counts tie by the thousand
-        cand = np.flatnonzero(scores[row] >= kth[row])
-        out[row] = cand[np.lexsort((cand, neg[row, cand]))[:k]]
+        c = np.flatnonzero(scores[row] >= kth[row])
+        out[row] = c[np.lexsort((c, -scores[row, c]))[:k]]
     return out
 
 
@@ -169,7 +173,9 @@ def ranking_metrics(
 
     for start in range(0, eval_users.size, batch_size):
         batch = eval_users[start:start + batch_size]
-        s = np.array(score_fn(batch), dtype=np.float64)  # a copy: -inf is written into it
+        s = np.array(score_fn(batch))  # a copy: -inf is written into it
+        if not np.issubdtype(s.dtype, np.floating):
+            s = s.astype(np.float64)  # float32 stays float32: the same order and ties, half the bytes
         if s.shape != (batch.size, n_items):
             raise ConfigError(f"scores for {batch.size} users must have shape "
                               f"({batch.size}, {n_items}), got {s.shape}")
@@ -179,9 +185,11 @@ def ranking_metrics(
                               f"item {int(col)}")
         seen = tr[batch].tocoo()
         s[seen.row, seen.col] = -np.inf
-        rel = te[batch].toarray().astype(bool)
-        n_rel = rel.sum(axis=1)
-        hits = np.take_along_axis(rel, top_k(s, kmax), axis=1)
+        te_batch = te[batch]
+        n_rel = np.diff(te_batch.indptr)
+        top = top_k(s, kmax)
+        # relevance only at the ranked positions: a batch x kmax lookup, not batch x n_items
+        hits = np.asarray(te_batch[np.arange(batch.size)[:, None], top].todense()).astype(bool)
         for kk in ks:
             h = hits[:, :min(kk, n_items)]
             n_hit = h.sum(axis=1)
