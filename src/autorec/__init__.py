@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._version import __version__
 
-__all__ = ["__version__", "CTRModel", "Ensemble", "Recommender", "load"]
+__all__ = ["__version__", "CTRModel", "Ensemble", "Recommender", "TopNModel", "load"]
 
 
 def load(path):
@@ -20,7 +20,7 @@ def load(path):
 
 
 def __getattr__(name):
-    if name in ("Recommender", "CTRModel", "Ensemble"):
+    if name in ("Recommender", "CTRModel", "Ensemble", "TopNModel"):
         from . import estimators
 
         return getattr(estimators, name)

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .estimators import ctr, ensemble, rating
+from .estimators import ctr, ensemble, rating, topn
 from .io import folder_format, model_dir
 
 LOADERS = {
     rating.FORMAT: rating.Recommender.load,
     ctr.FORMAT: ctr.CTRModel.load,
+    topn.FORMAT: topn.TopNModel.load,
     ensemble.FORMAT: lambda path: ensemble.Ensemble.load(path, load_member=load),
 }
 

@@ -157,3 +157,25 @@ def test_a_ctr_model_scores_raw_rows_with_two_workers(models):
         assert httpx.post(srv.url + "/predict", json={"pairs": [{"user": 1, "item": 1}]}).status_code == 400
     finally:
         srv.stop()
+
+
+def test_a_top_n_model_ranks_and_folds_in_from_items(tmp_path):
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    u, i = np.nonzero(rng.random((40, 25)) < 0.3)
+    data = Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
+    model = autorec.TopNModel("ease", params={"l2": 5.0}).fit(data)
+    model.save(tmp_path / "ease")
+    srv = Server(tmp_path / "ease")
+    try:
+        assert httpx.get(srv.url + "/model").json()["task"] == "ranking"
+        top = httpx.get(srv.url + "/recommend/3", params={"k": 4}).json()
+        assert [x["item"] for x in top["items"]] == [j for j, _ in model.recommend(3, k=4)]
+        hist = [int(data.item_ids[j]) for j in data.items[data.users == 3]]
+        folded = httpx.post(srv.url + "/recommend", json={"history": [{"item": j} for j in hist], "k": 4}).json()
+        assert folded["items"] == top["items"]  # the history is the user's row
+        r = httpx.post(srv.url + "/predict", json={"pairs": [{"user": 3, "item": 1}]})
+        assert r.status_code == 400 and "top-N model" in r.text
+    finally:
+        srv.stop()

@@ -148,7 +148,7 @@ def recommend(
         return
     for u, top, fallback in results:
         table = Table(title=f"user {u}", caption="not in the training data: the most rated items" if fallback else None)
-        for col in ("rank", "item", "predicted rating"):
+        for col in ("rank", "item", "score" if hasattr(rec, "history_matrix_") else "predicted rating"):
             table.add_column(col)
         for rank, (i, s) in enumerate(top, start=1):
             table.add_row(str(rank), str(i), f"{s:.4f}")

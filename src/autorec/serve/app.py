@@ -45,11 +45,13 @@ def model_card(path: Path, model: Any) -> dict:
     (metrics, dataset, split, training time) when the folder has its ``metrics.json``."""
     members = getattr(model, "members", None)
     single = members[0] if members else model
+    task = ("ctr" if hasattr(single, "feature_columns_") else "ranking" if hasattr(single, "history_matrix_")
+            else "rating")
     card: dict[str, Any] = {
         "path": str(path),
         "autorec_version": __version__,
         "kind": ("ensemble" if members else "model"),
-        "task": "ctr" if hasattr(single, "feature_columns_") else "rating",
+        "task": task,
     }
     if members:
         card["members"] = [{"name": n, "model": m.model_, "weight": float(w)}
@@ -58,11 +60,12 @@ def model_card(path: Path, model: Any) -> dict:
         card["model"] = model.model_
         card["hparams"] = model.hparams_
         card["trained_with"] = single.meta_.get("autorec_version") if hasattr(single, "meta_") else None
-    if card["task"] == "rating":
+    if task in ("rating", "ranking"):
         card["users"], card["items"] = int(len(single.user_ids_)), int(len(single.item_ids_))
+    if task == "rating":
         card["rating_scale"] = list(single.rating_scale_) if single.rating_scale_ else None
         card["default_rating"] = float(model.default_value_)
-    else:
+    elif task == "ctr":
         card["feature_columns"] = single.feature_columns_
     for folder in (path, path.parent):
         f = folder / "metrics.json"
@@ -115,10 +118,24 @@ def create_app(model_dir: str | Path, api_key: str | None = None, threads: int |
     async def _user_error(request: Request, exc: AutorecError):  # the request's fault: 400, one line
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
-    def rating_model():
+    is_ranking = card["task"] == "ranking"
+
+    def ranking_or_rating_model():
         if is_ctr:
             raise HTTPException(status_code=400, detail="this is a CTR model: POST /predict_proba with feature rows")
         return model
+
+    def rating_model():
+        if is_ranking:
+            raise HTTPException(status_code=400, detail="this is a top-N model: it ranks, it does not predict "
+                                                        "ratings; use /recommend")
+        return ranking_or_rating_model()
+
+    def history_of(entries):
+        # a top-N model takes the items (ratings, when given, against its positive threshold)
+        if is_ranking and all(h.rating is None for h in entries):
+            return [h.item for h in entries]
+        return [(h.item, h.rating) for h in entries]
 
     @app.get("/health", summary="The process answers")
     def health() -> dict:
@@ -161,22 +178,22 @@ def create_app(model_dir: str | Path, api_key: str | None = None, threads: int |
                              k: int = Query(10, ge=1, le=s.MAX_K, description=f"How many items (1..{s.MAX_K})."),
                              exclude_seen: bool = Query(True, description="Leave the user's training items out.")
                              ) -> dict:
-        rec = rating_model()
+        rec = ranking_or_rating_model()
         top, fallback = await call(rec.recommend, user, k=k, exclude_seen=exclude_seen, return_fallback=True)
         return _listing(user, top, fallback)
 
     @app.post("/recommend", response_model=s.Recommendation, dependencies=[Depends(authorised)],
               summary="Top-k items for a new user, folded in from a history")
     async def recommend_history(body: s.RecommendHistoryRequest) -> dict:
-        rec = rating_model()
-        top, fallback = await call(rec.recommend, history=[(h.item, h.rating) for h in body.history], k=body.k,
+        rec = ranking_or_rating_model()
+        top, fallback = await call(rec.recommend, history=history_of(body.history), k=body.k,
                                       exclude_seen=body.exclude_seen, return_fallback=True)
         return _listing(None, top, fallback)
 
     @app.post("/recommend/batch", response_model=s.RecommendBatchResponse, dependencies=[Depends(authorised)],
               summary="Top-k items for many users")
     async def recommend_batch(body: s.RecommendBatchRequest) -> dict:
-        rec = rating_model()
+        rec = ranking_or_rating_model()
         lists, flags = await call(rec.recommend_batch, body.users, k=body.k, exclude_seen=body.exclude_seen,
                                            return_fallback=True)
         return {"recommendations": [_listing(u, top, f) for u, top, f in zip(body.users, lists, flags)]}

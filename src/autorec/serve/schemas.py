@@ -7,7 +7,7 @@ the field, never a 500.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
@@ -47,7 +47,8 @@ class PredictResponse(BaseModel):
 
 class HistoryEntry(Strict):
     item: Id
-    rating: Rating
+    rating: Optional[Rating] = Field(None, description="The rating; rating models need it, top-N models "
+                                                       "take the item alone as a positive.")
 
 
 History = Annotated[list[HistoryEntry], Field(min_length=1, max_length=MAX_BATCH,
@@ -73,7 +74,8 @@ class RecommendBatchRequest(Strict):
 
 class ScoredItem(BaseModel):
     item: Any
-    score: float = Field(description="The predicted rating (what /predict gives for the pair).")
+    score: float = Field(description="The predicted rating (what /predict gives for the pair); for a top-N "
+                                     "model, its ranking score.")
 
 
 class Recommendation(BaseModel):

@@ -1,0 +1,132 @@
+"""Closed-form top-N models on a binary user x item matrix X: each learns an item x item matrix
+B, and a user's scores are ``x_u B`` (their history row times B).  Nothing is trained by
+gradient steps, so no engine adapter: ``fit`` solves for B directly.
+
+* ``popularity``: every item scored by its number of training interactions (B is not used).
+* ``itemknn``: item-based k-nearest neighbours (Sarwar et al. 2001; Deshpande & Karypis 2004):
+  ``sim(i, j) = X_i . X_j / (|X_i| |X_j| + shrink)`` (cosine with shrinkage), each item keeping
+  its ``neighbours`` most similar items; B is that sparse matrix.
+* ``ease``: EASE (Steck 2019): ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1``,
+  ``diag(B) = 0``: the closed-form minimiser of ``|X - XB|^2 + lambda |B|^2`` under
+  ``diag(B) = 0``.  Dense in items (memory ``n_items^2`` floats): refused beyond ``max_items``.
+
+Because scores come from a history row, every model here folds a new user in natively: the
+history is the row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import ConfigError
+
+TOPN_DESCRIPTIONS = {
+    "popularity": "Popularity: items by their number of training interactions (the baseline)",
+    "itemknn": "ItemKNN: item-based neighbours, cosine similarity with shrinkage (Sarwar et al. 2001)",
+    "ease": "EASE (Steck 2019): closed-form linear item-item autoencoder, diag(B) = 0",
+}
+
+#: defaults, and where they came from: EASE's lambda 500 is Steck's value for ML-20M and
+#: Netflix; ItemKNN's 100 neighbours and shrink 10 are the common defaults of the ItemKNN
+#: literature (Dacrema et al. 2019's baselines search them from there)
+TOPN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "popularity": {},
+    "itemknn": {"neighbours": 100, "shrink": 10.0},
+    "ease": {"l2": 500.0, "max_items": 30_000},
+}
+
+
+@dataclass
+class TopNState:
+    """A fitted closed-form model: its name, hyperparameters and item x item matrix (or the
+    popularity vector)."""
+
+    name: str
+    params: dict
+    popularity: np.ndarray  # training interactions per item (float64)
+    dense: np.ndarray | None = None  # EASE's B
+    sparse: sp.csr_matrix | None = None  # ItemKNN's B
+
+    def scores(self, history: sp.csr_matrix) -> np.ndarray:
+        """``history x B``: scores of every item for each row of a users x items 0/1 matrix."""
+        if self.name == "popularity":
+            return np.broadcast_to(self.popularity, (history.shape[0], len(self.popularity))).copy()
+        if self.dense is not None:
+            return np.asarray(history @ self.dense, dtype=np.float64)
+        return np.asarray((history @ self.sparse).toarray(), dtype=np.float64)
+
+
+def topn_names() -> list[str]:
+    return list(TOPN_DESCRIPTIONS)
+
+
+def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
+    if name not in TOPN_DEFAULTS:
+        raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DEFAULTS)}")
+    values = dict(TOPN_DEFAULTS[name])
+    unknown = sorted(set(params or {}) - set(values))
+    if unknown:
+        raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values) or 'none'}")
+    values.update(params or {})
+    if name == "itemknn":
+        n = values["neighbours"]
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"itemknn: neighbours must be a whole number >= 1, got {n!r}")
+        if not isinstance(values["shrink"], (int, float)) or values["shrink"] < 0:
+            raise ConfigError(f"itemknn: shrink must be a number >= 0, got {values['shrink']!r}")
+    if name == "ease":
+        if not isinstance(values["l2"], (int, float)) or not values["l2"] > 0:
+            raise ConfigError(f"ease: l2 must be a number > 0, got {values['l2']!r}")
+    return values
+
+
+def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> TopNState:
+    """Solve the model on the binary users x items matrix ``x``."""
+    values = check_params(name, params)
+    x = sp.csr_matrix(x, dtype=np.float64)
+    popularity = np.asarray(x.sum(axis=0)).ravel()
+    if name == "popularity":
+        return TopNState(name, values, popularity)
+    if name == "ease":
+        n = x.shape[1]
+        if n > values["max_items"]:
+            raise ConfigError(f"ease: {n:,} items need a dense {n:,} x {n:,} matrix ({n * n * 8 / 2**30:.1f} GiB); "
+                              f"the limit is max_items={values['max_items']:,} (raise it, or use itemknn)")
+        gram = (x.T @ x).toarray()
+        gram[np.diag_indices(n)] += float(values["l2"])
+        p = np.linalg.inv(gram)
+        b = -p / np.diag(p)[None, :]
+        b[np.diag_indices(n)] = 0.0
+        return TopNState(name, values, popularity, dense=b)
+    # itemknn: cosine with shrinkage, the top neighbours of every item kept
+    norms = np.sqrt(popularity)  # |X_i| for a 0/1 column
+    co = (x.T @ x).tocsr()
+    co.setdiag(0.0)
+    co.eliminate_zeros()
+    coo = co.tocoo()
+    sim = coo.data / (norms[coo.row] * norms[coo.col] + float(values["shrink"]))
+    sim_m = sp.csr_matrix((sim, (coo.row, coo.col)), shape=co.shape)
+    sparse = _top_per_row(sim_m, int(values["neighbours"]))
+    # B[j, i] = sim(i, j) for the neighbours j of i: scores_i = sum_j x_j sim(i, j)
+    return TopNState(name, values, popularity, sparse=sparse.T.tocsr())
+
+
+def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Each row's ``k`` largest entries (ties by lower column), the rest dropped."""
+    rows, cols, vals = [], [], []
+    for r in range(m.shape[0]):
+        lo, hi = m.indptr[r], m.indptr[r + 1]
+        if hi == lo:
+            continue
+        c, v = m.indices[lo:hi], m.data[lo:hi]
+        keep = np.lexsort((c, -v))[:k]
+        rows.append(np.full(len(keep), r))
+        cols.append(c[keep])
+        vals.append(v[keep])
+    if not rows:
+        return sp.csr_matrix(m.shape)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=m.shape)

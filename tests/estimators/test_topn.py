@@ -1,0 +1,102 @@
+"""TopNModel: popularity, ItemKNN and EASE on implicit feedback, exact against their formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+import autorec
+from autorec import TopNModel
+from autorec.data import Interactions
+from autorec.errors import ConfigError
+from autorec.splits import make_split
+
+
+def _implicit(n_users=60, n_items=30, seed=0):
+    rng = np.random.default_rng(seed)
+    taste = rng.normal(size=(n_users, 2)) @ rng.normal(size=(2, n_items))
+    u, i = np.nonzero(taste + rng.normal(scale=0.5, size=taste.shape) > 0.8)
+    return Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _implicit()
+
+
+def test_ease_is_its_closed_form(data):
+    model = TopNModel("ease", params={"l2": 7.0}).fit(data)
+    x = data.csr().toarray().astype(float)
+    p = np.linalg.inv(x.T @ x + 7.0 * np.eye(x.shape[1]))
+    b = np.eye(x.shape[1]) - p / np.diag(p)
+    np.testing.assert_allclose(np.diag(b), 0.0, atol=1e-9)
+    np.testing.assert_allclose(model.score_users(np.arange(data.n_users)), x @ b, atol=1e-8)
+
+
+def test_itemknn_is_shrunk_cosine_over_the_top_neighbours(data):
+    model = TopNModel("itemknn", params={"neighbours": 5, "shrink": 2.0}).fit(data)
+    x = data.csr().toarray().astype(float)
+    norms = np.sqrt(x.sum(0))
+    sim = (x.T @ x) / (np.outer(norms, norms) + 2.0)
+    np.fill_diagonal(sim, 0.0)
+    keep = np.zeros_like(sim)
+    for i in range(sim.shape[0]):
+        order = np.lexsort((np.arange(sim.shape[1]), -sim[i]))
+        top = [j for j in order[:5] if sim[i, j] != 0]
+        keep[i, top] = sim[i, top]
+    np.testing.assert_allclose(model.score_users(np.arange(data.n_users)), x @ keep.T, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["popularity", "itemknn", "ease"])
+def test_recommend_fold_in_save_and_load(data, name, tmp_path):
+    model = TopNModel(name, params={"l2": 10.0} if name == "ease" else None).fit(data)
+    user = data.user_ids[3]
+    top = model.recommend(user, k=5)
+    seen = set(data.item_ids[data.items[data.users == 3]].tolist())
+    assert len(top) == 5 and not {i for i, _ in top} & seen
+    # the history is the user's row: folding a training user in gives its own list exactly
+    assert model.recommend(history=sorted(seen), k=5) == top
+    again = autorec.load(model.save(tmp_path / name))
+    assert isinstance(again, TopNModel) and again.recommend(user, k=5) == top
+    lists, flags = again.recommend_batch([user, "stranger"], k=5, return_fallback=True)
+    assert lists[0] == top and flags.tolist() == [False, True]
+    assert [i for i, _ in lists[1]] == [i for i, _ in TopNModel("popularity").fit(data).recommend(
+        "stranger", k=5)]
+
+
+def test_evaluate_is_ranking_metrics_of_its_scores(data):
+    split = make_split(data, "user-80-20", seed=0)
+    model = TopNModel("ease", params={"l2": 5.0}).fit(split.train)
+    from autorec.metrics.ranking import ranking_metrics
+
+    got = model.evaluate(split.test, k=(5, 10))
+    expected = ranking_metrics(model.score_users(np.arange(data.n_users)), split.train, split.test, k=(5, 10))
+    assert got == expected
+    pop = TopNModel("popularity").fit(split.train).evaluate(split.test, k=10)
+    assert got["ndcg@10"] > pop["ndcg@10"]  # EASE finds the planted taste; popularity cannot
+
+
+def test_ratings_become_positives_by_a_threshold():
+    frame = pd.DataFrame({"user": [0, 0, 0, 1, 1, 2], "item": [0, 1, 2, 0, 2, 1], "rating": [5, 2, 4, 4, 1, 5]})
+    data = Interactions.from_frame(frame)
+    model = TopNModel("popularity", positive=4).fit(data)
+    np.testing.assert_array_equal(model.item_popularity(), [2, 1, 1])  # only ratings >= 4 count
+    assert model.recommend(history={0: 5, 2: 1}, k=2) == model.recommend(history=[0], k=2)
+
+
+@pytest.mark.parametrize("name,params,match", [
+    ("eas", None, "unknown top-N model 'eas'"),
+    ("ease", {"l2": 0}, "l2 must be a number > 0"),
+    ("ease", {"lambda": 3}, "no parameter"),
+    ("itemknn", {"neighbours": 0}, "neighbours must be"),
+])
+def test_bad_settings_are_one_clear_error(data, name, params, match):
+    with pytest.raises(ConfigError, match=match):
+        TopNModel(name, params=params).fit(data)
+
+
+def test_ease_refuses_a_catalogue_too_large_for_a_dense_matrix(data):
+    with pytest.raises(ConfigError, match="dense .* max_items=10"):
+        TopNModel("ease", params={"max_items": 10}).fit(data)
