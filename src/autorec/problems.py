@@ -28,7 +28,7 @@ from .datasets import load as load_dataset
 from .datasets import locate
 from .datasets.registry import REGISTRY
 from .errors import ConfigError
-from .estimators import CTRModel, Ensemble, Recommender
+from .estimators import CTRModel, Ensemble, Recommender, TopNModel
 from .families import Family, get_family, search_models
 from .hparams import HyperParameters
 from .io import read_array, write_array
@@ -359,15 +359,95 @@ class CrossValidated(_Common):
         return self._describe(bag, read_array(path / "oof.safetensors"))
 
 
-TASK_PROBLEMS = {"rating": RatingProblem, "ctr": CTRProblem}
+class RankingProblem(_Common):
+    """Top-N ranking on an `Interactions` split (implicit, or ratings turned positive at
+    ``positive``): NDCG@20 on validation, maximised; Recall and NDCG at 10, 20, 50 and 100
+    reported, by full ranking with each user's training items excluded.
+
+    A ranking has no per-row prediction, so ``predict`` returns the part's metrics and
+    ``scores`` passes them through: the search's finalisation then reads them where it reads a
+    rating problem's.  Cross-validation and the Caruana ensemble (both per-row) do not apply
+    (``pointwise = False``, ``ensembles = False``)."""
+
+    task = "ranking"
+    metric = "ndcg@20"
+    metric_names = ("recall@20", "ndcg@20")
+    direction = "maximize"
+    options = ("positive",)
+    pointwise = False
+    ensembles = False
+    KS = (10, 20, 50, 100)
+
+    def __init__(self, data: Interactions, split: Split, positive: float | None = None) -> None:
+        if positive is None and not data.implicit:
+            positive = 4.0  # the usual cut on a 5-star scale; --set positive=... changes it
+        self.data, self.split, self.positive = data, split, positive
+        self.name, self.split_name = data.name, split.name
+
+    def require_validation(self) -> None:
+        if self.split.validation is None or len(self.split.validation) == 0:
+            raise ConfigError("the search needs a validation part: choose a split that carves one "
+                              "(e.g. loo, or lightgcn with a valid.txt)")
+
+    def search_params(self, model: str, hp: HyperParameters) -> dict:
+        return self.family(model).search_params(model, hp, self.split.train)
+
+    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None,
+            deadline: float | None = None) -> TopNModel:
+        positive = dict(options or {}).get("positive", self.positive)
+        est = TopNModel(model, params=params, positive=positive)
+        if full:  # train + validation, for a refit at the end
+            return est.fit(self.split.train.concat(self.split.validation))
+        return est.fit(self.split.train)
+
+    def load_estimator(self, path: Path) -> TopNModel:
+        return TopNModel.load(path)
+
+    def _part(self, part: str) -> Interactions | None:
+        if part not in PARTS:
+            raise ConfigError(f"part must be one of {PARTS}, got {part!r}")
+        return getattr(self.split, part)
+
+    def target(self, part: str) -> np.ndarray:
+        p = self._part(part)
+        return np.zeros(0) if p is None else p.ratings
+
+    def predict(self, estimator, part: str) -> dict[str, float]:
+        return self.evaluate(estimator, part)
+
+    def scores(self, y, pred) -> dict[str, float]:
+        return pred
+
+    def evaluate(self, estimator, part: str) -> dict[str, float]:
+        p = self._part(part)
+        if p is None or len(p) == 0:
+            return {}
+        m = estimator.evaluate(p, k=self.KS)
+        return {k: v for k, v in m.items() if k.split("@")[0] in ("recall", "ndcg") or k == "n_users"}
+
+    def identity(self) -> dict:
+        return {"task": self.task, "dataset": self.name, "fingerprint": self.data.fingerprint(),
+                "split": self.split.name, "split_seed": self.split.seed, "positive": self.positive,
+                "rows": {part: len(self.target(part)) for part in PARTS}}
+
+    def describe(self) -> str:
+        what = "every interaction a positive" if self.positive is None else f"positives: ratings >= {self.positive:g}"
+        return f"{self.data!r}  split {self.split.describe()}; {what}"
+
+    def run_info(self, estimator) -> dict:
+        return {"positive": self.positive, "split_summary": self.split.summary()}
+
+
+TASK_PROBLEMS = {"rating": RatingProblem, "ctr": CTRProblem, "ranking": RankingProblem}
 
 
 def load_problem(dataset: str, data_path: str | Path | None, split: str, seed: int,
-                 task: str | None = None, load_options: Mapping[str, Any] | None = None) -> RatingProblem | CTRProblem:
+                 task: str | None = None, load_options: Mapping[str, Any] | None = None
+                 ) -> RatingProblem | CTRProblem | RankingProblem:
     """Load a dataset, split it by the named protocol and wrap it in its task's problem.
 
-    ``task`` (``rating`` | ``ctr``) is taken from the data when not given, and checked against
-    it when given.  Predefined splits (``u1``...) find their files next to the dataset even when
+    ``task`` (``rating`` | ``ctr`` | ``ranking``) is taken from the data when not given
+    (implicit feedback: ranking), and checked against it when given.  Predefined splits (``u1``...) find their files next to the dataset even when
     it was resolved from the cache or ``$AUTOREC_DATA_DIR``.
     """
     if task is not None and task not in TASK_PROBLEMS:
@@ -385,4 +465,9 @@ def load_problem(dataset: str, data_path: str | Path | None, split: str, seed: i
             where = locate(dataset, None, download=False)
         elif Path(dataset).exists():
             where = Path(dataset)
-    return RatingProblem(data, make_split(data, split, seed=seed, data_path=where))
+    if data.implicit and task == "rating":
+        raise ConfigError(f"{dataset} is implicit feedback (no ratings to predict): pass --task ranking")
+    split_obj = make_split(data, split, seed=seed, data_path=where)
+    if task == "ranking" or data.implicit:
+        return RankingProblem(data, split_obj)
+    return RatingProblem(data, split_obj)

@@ -27,7 +27,7 @@ def data():
 
 
 def test_ease_is_its_closed_form(data):
-    model = TopNModel("ease", params={"l2": 7.0}).fit(data)
+    model = TopNModel("ease", params={"lambda": 7.0}).fit(data)
     x = data.csr().toarray().astype(float)
     p = np.linalg.inv(x.T @ x + 7.0 * np.eye(x.shape[1]))
     b = np.eye(x.shape[1]) - p / np.diag(p)
@@ -51,7 +51,7 @@ def test_itemknn_is_shrunk_cosine_over_the_top_neighbours(data):
 
 @pytest.mark.parametrize("name", ["popularity", "itemknn", "ease"])
 def test_recommend_fold_in_save_and_load(data, name, tmp_path):
-    model = TopNModel(name, params={"l2": 10.0} if name == "ease" else None).fit(data)
+    model = TopNModel(name, params={"lambda": 10.0} if name == "ease" else None).fit(data)
     user = data.user_ids[3]
     top = model.recommend(user, k=5)
     seen = set(data.item_ids[data.items[data.users == 3]].tolist())
@@ -68,7 +68,7 @@ def test_recommend_fold_in_save_and_load(data, name, tmp_path):
 
 def test_evaluate_is_ranking_metrics_of_its_scores(data):
     split = make_split(data, "user-80-20", seed=0)
-    model = TopNModel("ease", params={"l2": 5.0}).fit(split.train)
+    model = TopNModel("ease", params={"lambda": 5.0}).fit(split.train)
     from autorec.metrics.ranking import ranking_metrics
 
     got = model.evaluate(split.test, k=(5, 10))
@@ -88,8 +88,8 @@ def test_ratings_become_positives_by_a_threshold():
 
 @pytest.mark.parametrize("name,params,match", [
     ("eas", None, "unknown top-N model 'eas'"),
-    ("ease", {"l2": 0}, "l2 must be a number > 0"),
-    ("ease", {"lambda": 3}, "no parameter"),
+    ("ease", {"lambda": 0}, "lambda must be a number > 0"),
+    ("ease", {"alpha": 3}, "no parameter"),
     ("itemknn", {"neighbours": 0}, "neighbours must be"),
 ])
 def test_bad_settings_are_one_clear_error(data, name, params, match):

@@ -165,7 +165,7 @@ def test_a_top_n_model_ranks_and_folds_in_from_items(tmp_path):
     rng = np.random.default_rng(0)
     u, i = np.nonzero(rng.random((40, 25)) < 0.3)
     data = Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
-    model = autorec.TopNModel("ease", params={"l2": 5.0}).fit(data)
+    model = autorec.TopNModel("ease", params={"lambda": 5.0}).fit(data)
     model.save(tmp_path / "ease")
     srv = Server(tmp_path / "ease")
     try:

@@ -44,7 +44,8 @@ def _progress_callback(total: int | None):
 def search(
     dataset: str = typer.Option("ml-latest-small", "--dataset", "-d"),
     data_path: Optional[Path] = typer.Option(None, "--data-path"),
-    task: str = typer.Option("rating", "--task", help="rating | ctr"),
+    task: Optional[str] = typer.Option(None, "--task", help="rating | ctr | ranking (default: from the data: "
+                                                             "CTR rows, implicit feedback, or ratings)"),
     split: str = typer.Option("random-90-10", "--split", help="Named split protocol (see `autorec splits`)."),
     tuner: str = typer.Option("tpe", "--tuner", help="random | greedy | bayesian | tpe"),
     trials: Optional[int] = typer.Option(
@@ -97,11 +98,15 @@ def search(
 
     if trials is None and time_budget is None:
         trials = 20  # its range is checked by SearchSettings, with every other option
-    known = model_names(task)  # also checks --task
-    problem_models = [canonical_name(m.strip(), task) for m in models.split(",")] if models else None
-    unknown = [m for m in problem_models or [] if m not in known]
-    if unknown:
-        raise ConfigError(f"unknown {task} model(s) {unknown}; known: {', '.join(sorted(known))}")
+    def check_models(task: str) -> list[str] | None:
+        known = model_names(task)  # also checks --task
+        named = [canonical_name(m.strip(), task) for m in models.split(",")] if models else None
+        unknown = [m for m in named or [] if m not in known]
+        if unknown:
+            raise ConfigError(f"unknown {task} model(s) {unknown}; known: {', '.join(sorted(known))}")
+        return named
+
+    problem_models = check_models(task) if task is not None else None  # before any data is read
     # the study's split seed wins over --seed, so that every worker and re-run splits alike
     stored = None if new_study else stored_split_seed(storage, study, out)
     if split_seed is None:
@@ -110,6 +115,8 @@ def search(
             console.print(f"split seed {stored} (the study's); --seed {seed} seeds the sampler and the training")
     problem = load_problem(dataset, data_path, split, split_seed, task=task,
                            load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding))
+    if task is None:
+        problem_models = check_models(problem.task)
     chosen = problem_models or problem.default_models()
     console.print(f"[bold]{problem.describe()}[/]")
     folds = resolve_cv(cv.strip().lower(), problem)
@@ -162,7 +169,7 @@ def _print_summary(out: Path, result: dict) -> None:
     import pandas as pd
 
     board = pd.read_csv(out / "leaderboard.csv")
-    metric = {"ctr": "logloss"}.get(result.get("task"), "rmse")
+    metric = {"ctr": "logloss", "ranking": "ndcg@20"}.get(result.get("task"), "rmse")
     col = f"val_{metric}"
     table = Table(title=f"leaderboard (validation {metric})")
     for name in ("trial", "model", col, "epochs", "seconds", "state"):

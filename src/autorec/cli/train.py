@@ -23,6 +23,7 @@ def train(
     data_path: Optional[Path] = typer.Option(None, "--data-path", help="Local file or folder holding the dataset."),
     model: str = typer.Option("i-autorec", "--model", "-m", help="Model name (see `autorec models`)."),
     split: str = typer.Option("random-90-10", "--split", help="Named split protocol (see `autorec splits`)."),
+    task: Optional[str] = typer.Option(None, "--task", help="rating | ctr | ranking (default: from the data)"),
     seed: int = typer.Option(0, "--seed", help="Seed of the split, the initialisation and the batches."),
     settings: List[str] = typer.Option([], "--set", help="key=value: a model hyperparameter or a training setting; repeatable."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for metrics.json, history.csv, curves.png, model/."),
@@ -41,7 +42,7 @@ def train(
     parsed = parse_settings(settings)
     if not tasks_of(model):
         get_family(model)  # an unknown model fails before any data is read, naming the closest
-    problem = load_problem(dataset, data_path, split, seed,
+    problem = load_problem(dataset, data_path, split, seed, task=task,
                            load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding))
     console.print(f"[bold]{problem.describe()}[/]")
     _, result = train_and_evaluate(problem, model, parsed, seed=seed, out=out, dataset_name=dataset)
@@ -62,7 +63,10 @@ def _print_result(result: dict, keys: tuple[str, ...] = ("rmse", "mae")) -> None
         if m:
             table.add_row(part, *(f"{m[k]:.4f}" for k in keys))
     console.print(table)
-    console.print(f"{result['epochs']} epochs (best {result['best_epoch']}), {result['train_seconds']:.1f} s")
+    if result["epochs"]:
+        console.print(f"{result['epochs']} epochs (best {result['best_epoch']}), {result['train_seconds']:.1f} s")
+    else:
+        console.print(f"solved in closed form, {result['train_seconds']:.1f} s")
 
 
 def models() -> None:

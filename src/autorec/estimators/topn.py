@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from ..families.topn import TOPN_DESCRIPTIONS, TopNState, check_params, fit_topn
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..metrics.ranking import ranking_metrics
+from ..train.engine import History, TrainConfig
 from .base import ParamsMixin, TopNMixin
 
 FORMAT = "autorec-topn-model"
@@ -60,6 +61,7 @@ class TopNModel(TopNMixin, ParamsMixin):
         t0 = time.perf_counter()
         self.state_ = fit_topn(name, self.params, x)
         self.fit_seconds_ = time.perf_counter() - t0
+        self._closed_form_record()
         self.model_ = name
         self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
         self.history_matrix_ = x.tocsr()  # what scores a user: its positives
@@ -67,6 +69,12 @@ class TopNModel(TopNMixin, ParamsMixin):
         self.seen_ = sp.csr_matrix((np.ones(seen.nnz), seen.indices, seen.indptr), shape=seen.shape)
         self.seen_users_ = np.diff(self.seen_.indptr) > 0
         return self
+
+    def _closed_form_record(self) -> None:
+        # what a run folder records of training: a closed-form solve has no epochs and no
+        # training settings
+        self.history_ = History(metric="ndcg@20", seconds=self.fit_seconds_)
+        self.train_config_ = TrainConfig()
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "state_"):
@@ -175,6 +183,7 @@ class TopNModel(TopNMixin, ParamsMixin):
             raise ConfigError(f"{folder.path}: the model's matrices do not fit its {n:,} items")
         obj.state_ = TopNState(obj.model_, dict(meta["hparams"]), t["popularity"].numpy(), dense=dense, sparse=sparse)
         obj.fit_seconds_ = meta.get("fit_seconds", 0.0)
+        obj._closed_form_record()
         return obj
 
 

@@ -19,8 +19,8 @@ import torch
 from .. import metrics
 from ..hparams import HyperParameters
 
-#: the problem kinds a family can serve (``"ranking"`` joins with the top-N models)
-TASKS = ("rating", "ctr")
+#: the problem kinds a family can serve
+TASKS = ("rating", "ctr", "ranking")
 
 
 @dataclass

@@ -16,12 +16,14 @@ from .autorec import AutoRecFamily
 from .base import TASKS, Family
 from .ctr import CTRFamily
 from .pairs import PairBlockFamily
+from .topn import TopNFamily
 
 #: by problem kind, in the order `autorec models` lists them; a name may serve several tasks
 #: (the feature models run on rating pairs and on CTR rows) with one family per task
 FAMILIES: dict[str, tuple[Family, ...]] = {
     "rating": (AutoRecFamily(), PairBlockFamily()),
     "ctr": (CTRFamily(),),
+    "ranking": (TopNFamily(),),
 }
 
 # Rating models the search leaves out unless asked: hybrid AutoRec needs side information

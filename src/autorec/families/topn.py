@@ -23,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ConfigError
+from ..hparams import Choice, Float
 
 TOPN_DESCRIPTIONS = {
     "popularity": "Popularity: items by their number of training interactions (the baseline)",
@@ -36,7 +37,7 @@ TOPN_DESCRIPTIONS = {
 TOPN_DEFAULTS: dict[str, dict[str, Any]] = {
     "popularity": {},
     "itemknn": {"neighbours": 100, "shrink": 10.0},
-    "ease": {"l2": 500.0, "max_items": 30_000},
+    "ease": {"lambda": 500.0, "max_items": 30_000},
 }
 
 
@@ -79,8 +80,8 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
         if not isinstance(values["shrink"], (int, float)) or values["shrink"] < 0:
             raise ConfigError(f"itemknn: shrink must be a number >= 0, got {values['shrink']!r}")
     if name == "ease":
-        if not isinstance(values["l2"], (int, float)) or not values["l2"] > 0:
-            raise ConfigError(f"ease: l2 must be a number > 0, got {values['l2']!r}")
+        if not isinstance(values["lambda"], (int, float)) or not values["lambda"] > 0:
+            raise ConfigError(f"ease: lambda must be a number > 0, got {values['lambda']!r}")
     return values
 
 
@@ -97,7 +98,7 @@ def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> T
             raise ConfigError(f"ease: {n:,} items need a dense {n:,} x {n:,} matrix ({n * n * 8 / 2**30:.1f} GiB); "
                               f"the limit is max_items={values['max_items']:,} (raise it, or use itemknn)")
         gram = (x.T @ x).toarray()
-        gram[np.diag_indices(n)] += float(values["l2"])
+        gram[np.diag_indices(n)] += float(values["lambda"])
         p = np.linalg.inv(gram)
         b = -p / np.diag(p)[None, :]
         b[np.diag_indices(n)] = 0.0
@@ -130,3 +131,37 @@ def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     if not rows:
         return sp.csr_matrix(m.shape)
     return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=m.shape)
+
+
+# What the search draws (names scoped "model/key"); the defaults are TOPN_DEFAULTS'.
+TOPN_SEARCH = {
+    "popularity": {},
+    "itemknn": {"neighbours": Choice((10, 20, 50, 100, 200, 400), 100, help="neighbours kept per item"),
+                "shrink": Choice((0.0, 1.0, 10.0, 50.0, 100.0), 10.0, help="cosine shrinkage")},
+    "ease": {"lambda": Float(1.0, 1e4, 500.0, log=True, help="the L2 on B")},
+}
+
+
+class TopNFamily:
+    """The closed-form top-N models as a family of the ``ranking`` task: names, descriptions
+    and search space for the registry and the search.  They are solved, not trained, so the
+    ranking problem fits them through `autorec.estimators.TopNModel` (no engine adapter)."""
+
+    kind = "topn"
+    task = "ranking"
+    train_space = "none"  # no training settings to search
+
+    def names(self) -> list[str]:
+        return topn_names()
+
+    def describe(self, name: str) -> str:
+        return TOPN_DESCRIPTIONS[name]
+
+    def train_defaults(self, name: str) -> dict:
+        return {}
+
+    def search_names(self, name: str) -> set[str]:
+        return {f"{name}/{k}" for k in TOPN_SEARCH[name]}
+
+    def search_params(self, name: str, hp, data) -> dict:
+        return {k: hp.get(f"{name}/{k}", spec) for k, spec in TOPN_SEARCH[name].items()}

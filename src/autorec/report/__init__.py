@@ -257,7 +257,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     metrics = _read_json(folder / "metrics.json")
     if metrics is None:
         raise ConfigError(f"{folder}: no metrics.json; not a folder `autorec train` or `autorec search` finished")
-    metrics.setdefault("metric", "rmse" if metrics.get("task") == "rating" else "logloss")
+    metrics.setdefault("metric", {"rating": "rmse", "ctr": "logloss", "ranking": "ndcg@20"}.get(metrics.get("task"), "rmse"))
     command = (folder / "command.txt").read_text(encoding="utf-8").strip() if (folder / "command.txt").is_file() else ""
     is_search = (folder / "leaderboard.csv").is_file()
     title = f"autorec {'search' if is_search else 'run'}: {metrics.get('model', '')} on {metrics.get('dataset', '')}"

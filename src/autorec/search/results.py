@@ -210,7 +210,8 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     write_run(out, final, result)
 
     members, fitted = [best], [(best_est, best_val)]
-    for t in ranked[1: max(1, settings.ensemble_size)]:
+    ensemble_size = settings.ensemble_size if getattr(problem, "ensembles", True) else 1
+    for t in ranked[1: max(1, ensemble_size)]:
         # past the deadline, a member that would need retraining is left out
         pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
         if pair is not None:

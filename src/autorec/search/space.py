@@ -30,6 +30,7 @@ TRAIN_SPACE: dict[str, dict[str, HParam]] = {
         "l2": Float(1.0, 3000.0, 300.0, log=True),
         "optimizer": Choice(["adam", "adamw"], "adam"),
     },
+    "none": {},  # closed-form models (the ranking task's): nothing trained, nothing to set
     "blocks": {
         "lr": Float(1e-4, 3e-2, 1e-3, log=True),
         "batch_size": Choice([256, 512, 1024, 2048], 1024),
@@ -45,6 +46,7 @@ TRAIN_SPACE: dict[str, dict[str, HParam]] = {
 WARM_START: dict[str, tuple[str, ...]] = {
     "rating": ("i-autorec", "biased-mf", "deep-autorec"),
     "ctr": ("deepfm", "dcn", "fm"),
+    "ranking": ("ease", "itemknn", "popularity"),
 }
 
 # Below this many validation rows the search scores by cross-validation (cv="auto"): the
@@ -58,6 +60,11 @@ def resolve_cv(cv: int | str | None, problem: Problem) -> int | None:
     """The folds the search uses (None: the plain validation part)."""
     if cv in (None, 0, 1, "none", "0"):
         return None
+    if not getattr(problem, "pointwise", True):  # a ranking is scored per user, not per row
+        if cv == "auto":
+            return None
+        raise ConfigError(f"--cv {cv}: cross-validation scores per-row predictions, and the {problem.task} task "
+                          "ranks; pass --cv none")
     if cv == "auto":
         return CV_AUTO_FOLDS if len(problem.target("validation")) < CV_BELOW_ROWS else None
     try:

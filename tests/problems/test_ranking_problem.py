@@ -1,0 +1,68 @@
+"""The ranking task through the shared pipeline: `autorec train` and `autorec search` on
+implicit feedback, with the top-N models (problems.RankingProblem)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import autorec
+from autorec.cli import main as cli_main
+from autorec.errors import ConfigError
+from autorec.problems import RankingProblem, load_problem
+
+runner = CliRunner()
+cli_main._register()
+
+
+@pytest.fixture(scope="module")
+def clicks(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    taste = rng.normal(size=(80, 2)) @ rng.normal(size=(2, 40))
+    u, i = np.nonzero(taste + rng.normal(scale=0.5, size=taste.shape) > 0.7)
+    path = tmp_path_factory.mktemp("clicks") / "clicks.csv"
+    pd.DataFrame({"user": u, "item": i, "timestamp": rng.permutation(len(u))}).to_csv(path, index=False)
+    return path
+
+
+def test_implicit_data_is_a_ranking_problem(clicks):
+    problem = load_problem(str(clicks), None, "loo", 0)
+    assert isinstance(problem, RankingProblem) and problem.positive is None
+    with pytest.raises(ConfigError, match="pass --task ranking"):
+        load_problem(str(clicks), None, "loo", 0, task="rating")
+
+
+def test_train_writes_a_ranking_run(clicks, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(cli_main.app, ["train", "--dataset", str(clicks), "--model", "ease", "--set", "lambda=20",
+                                          "--split", "loo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "ranking" and set(metrics["test"]) >= {"recall@20", "ndcg@20", "n_users"}
+    model = autorec.load(out)
+    assert model.hparams_["lambda"] == 20
+    assert "closed form" in result.output and (out / "report.html").exists()
+
+
+def test_search_ranks_models_by_validation_ndcg(clicks, tmp_path):
+    out = tmp_path / "search"
+    result = runner.invoke(cli_main.app, ["search", "--dataset", str(clicks), "--split", "loo", "--trials", "5",
+                                          "--refit-full", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert set(board["model"]) <= {"popularity", "itemknn", "ease"} and (board["state"] == "COMPLETE").all()
+    metrics = json.loads((out / "metrics.json").read_text())
+    best = board.sort_values("val_ndcg@20", ascending=False).iloc[0]
+    assert metrics["validation"]["ndcg@20"] == pytest.approx(best["val_ndcg@20"])
+    assert metrics["refit"] == "train+validation" and "ensemble" not in metrics
+    assert autorec.load(out).recommend(0, k=3)
+
+
+def test_cross_validation_is_refused_for_ranking(clicks, tmp_path):
+    result = runner.invoke(cli_main.app, ["search", "--dataset", str(clicks), "--split", "loo", "--trials", "2",
+                                          "--cv", "3", "--out", str(tmp_path / "cv")])
+    assert isinstance(result.exception, ConfigError) and "--cv none" in str(result.exception)
