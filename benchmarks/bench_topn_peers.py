@@ -71,7 +71,7 @@ def cornac_rows(split, positive: float):
                         continue
                 else:
                     s = model.score(cu)
-                out[r, known] = np.asarray(s)[item_map[known]]
+                out[r, known] = np.asarray(s).ravel()[item_map[known]]
             return out
 
         yield name, scores, seconds

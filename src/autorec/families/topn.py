@@ -99,7 +99,12 @@ def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> T
                               f"the limit is max_items={values['max_items']:,} (raise it, or use itemknn)")
         gram = (x.T @ x).toarray()
         gram[np.diag_indices(n)] += float(values["lambda"])
-        p = np.linalg.inv(gram)
+        # X^T X + lambda I is symmetric positive definite: its inverse through a Cholesky
+        # factor (torch, float64) is as exact as a general inverse and twice as fast
+        import torch
+
+        g = torch.from_numpy(gram)
+        p = torch.cholesky_inverse(torch.linalg.cholesky(g)).numpy()
         b = -p / np.diag(p)[None, :]
         b[np.diag_indices(n)] = 0.0
         return TopNState(name, values, popularity, dense=b)
