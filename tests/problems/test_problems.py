@@ -67,8 +67,10 @@ def test_load_problem_infers_the_task_and_refuses_a_mismatch(tmp_path):
     assert isinstance(load_problem(str(csv), None, "random-90-10", 0), RatingProblem)
     with pytest.raises(ConfigError, match="needs a CTR dataset"):
         load_problem(str(csv), None, "random-90-10", 0, task="ctr")
+    ranking = load_problem(str(csv), None, "random-90-10", 0, task="ranking")
+    assert ranking.task == "ranking" and ranking.positive == 4.0  # ratings >= 4 are the positives
     with pytest.raises(ConfigError, match="--task must be one of"):
-        load_problem(str(csv), None, "random-90-10", 0, task="ranking")
+        load_problem(str(csv), None, "random-90-10", 0, task="clicks")
     with pytest.raises(ConfigError, match="does not apply to CTR rows"):
         CTRProblem(planted_table(50), "user-80-20")
 
