@@ -227,6 +227,8 @@ def _ensemble_section(folder: Path, metrics: dict) -> str:
     spec = _read_json(folder / "ensemble" / "ensemble.json")
     ens = metrics.get("ensemble") or {}
     if not spec and not ens:
+        if metrics.get("task") == "ranking":
+            return "<p class='note'>No ensemble: the Caruana selection averages per-row predictions, which a ranking does not have.</p>"
         return "<p class='note'>No ensemble: it did not beat the best single model on validation, or none was built.</p>"
     out = ""
     if spec:
