@@ -213,6 +213,7 @@ def demo(
     with progress:
         result = run_search(RatingProblem(data, sp), cfg, out, on_trial=on_trial)
     _print_summary(out, result)
+    finish_folder(out, "demo")
 
 
 def register(app: typer.Typer) -> None:
