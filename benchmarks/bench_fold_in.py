@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -24,15 +23,10 @@ import autorec
 from autorec.datasets import load
 from autorec.splits import make_split
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+from _results import write_json  # noqa: E402
 
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(specs: list[str], out: Path = Path("benchmarks/results/fold_in.json")) -> None:
@@ -58,11 +52,9 @@ def main(specs: list[str], out: Path = Path("benchmarks/results/fold_in.json")) 
                "worst_user_gap": round(float(np.max(gaps)), 5), "seconds_per_fold_in": round(float(np.mean(seconds)), 4)}
         print(json.dumps(row), flush=True)
         rows.append(row)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-                               "data": "ml-latest-small random-90-10 seed 0, first 20 training users, 200 items",
-                               "command": "python benchmarks/bench_fold_in.py " + " ".join(specs), "rows": rows},
-                              indent=2) + "\n")
+    write_json(out, {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores",
+                     "data": "ml-latest-small random-90-10 seed 0, first 20 training users, 200 items",
+                     "command": "python benchmarks/bench_fold_in.py " + " ".join(specs), "rows": rows})
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -25,15 +26,10 @@ from autorec.datasets import load
 from autorec.metrics.ranking import ranking_metrics
 from autorec.splits import make_split
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+from _results import write_json  # noqa: E402
 
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def main() -> None:
@@ -57,15 +53,14 @@ def main() -> None:
         print(json.dumps({"batch_size": batch, "seconds": runs[-1]["seconds"], "recall@20": m["recall@20"],
                           "ndcg@20": m["ndcg@20"]}), flush=True)
     identical = all(r["metrics"] == runs[0]["metrics"] for r in runs)
-    out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+    out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores",
            "data": f"gowalla lightgcn split: train {len(split.train):,}, validation {len(split.validation):,}, "
                    f"test {len(split.test):,}; {data.n_users:,} users x {data.n_items:,} items",
            "load_and_split_seconds": round(load_seconds, 2), "model": "popularity over all of train.txt",
            "reference": {"recall@20": 0.0416, "ndcg@20": 0.0317, "source": "issue 14 (implicit's tooling)"},
            "identical_across_batch_sizes": identical, "runs": runs,
            "command": "python benchmarks/bench_gowalla_eval.py"}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_json(args.out, out)
     print(f"identical across batch sizes: {identical}; written {args.out}")
 
 

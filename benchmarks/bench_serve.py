@@ -33,6 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+from _results import write_json  # noqa: E402
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -136,15 +140,6 @@ def wrk_load(url: str, mode: str, clients: int, seconds: float, users, items, wo
             "p99_ms": ms("99"), "generator": "wrk"}
 
 
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -169,7 +164,7 @@ def main() -> None:
     users = train.user_ids[np.unique(train.users)].tolist()
     items = train.item_ids[np.unique(train.items)].tolist()
 
-    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_name()}, {os.cpu_count()} cores", "python": platform.python_version(),
+    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores", "python": platform.python_version(),
                      "autorec": autorec.__version__, "model": "biased-mf (autorec) / MF with biases (Cornac)",
                      "data": "ml-latest-small random-90-10 seed 0 (train part)", "requests_per_level": args.requests,
                      "seconds_limit_per_level": args.seconds, "rows": []}
@@ -249,8 +244,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "serve_load.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out / "serve_load.json", results)
     print(f"written {args.out / 'serve_load.json'}")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -27,15 +28,10 @@ from autorec.datasets import load
 from autorec.metrics.ranking import ranking_metrics
 from autorec.splits import make_split
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_model  # noqa: E402
+from _results import write_json  # noqa: E402
 
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def cornac_rows(split, positive: float):
@@ -101,11 +97,10 @@ def main() -> None:
                 print(json.dumps(rows[-1]), flush=True)
         except ImportError as exc:
             print(f"Cornac not installed ({exc}); its rows are left out", flush=True)
-    out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+    out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores",
            "protocol": "positives: rating >= 4; user-80-20 seed 0; training items excluded; full ranking",
            "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets}", "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_json(args.out, out)
 
 
 if __name__ == "__main__":
