@@ -116,7 +116,40 @@ def rating_histogram(ratings: np.ndarray, max_values: int = 20) -> dict[str, int
     return {f"{a:.3g}..{b:.3g}": int(c) for a, b, c in zip(edges[:-1], edges[1:], counts)}
 
 
-class RatingProblem(_Common):
+class _OnSplit(_Common):
+    """What the problems on an `Interactions` split share: the data and the split, its parts
+    and their ratings, the validation a search needs, and the identity a study records."""
+
+    #: the split named in the error when a search finds no validation part
+    validation_example = "random-90-10"
+
+    def __init__(self, data: Interactions, split: Split) -> None:
+        self.data, self.split = data, split
+        self.name, self.split_name = data.name, split.name
+
+    def require_validation(self) -> None:
+        if self.split.validation is None or len(self.split.validation) == 0:
+            raise ConfigError("the search needs a validation part: choose a split that carves one "
+                              f"(e.g. {self.validation_example})")
+
+    def _part(self, part: str) -> Interactions | None:
+        if part not in PARTS:
+            raise ConfigError(f"part must be one of {PARTS}, got {part!r}")
+        return getattr(self.split, part)
+
+    def target(self, part: str) -> np.ndarray:
+        p = self._part(part)
+        return np.zeros(0) if p is None else p.ratings
+
+    def identity(self) -> dict:
+        """What makes two problems the same: task, data (name and content), split (a search
+        records it and refuses to resume on anything else, ``search/identity.py``)."""
+        return {"task": self.task, "dataset": self.name, "fingerprint": self.data.fingerprint(),
+                "split": self.split.name, "split_seed": self.split.seed,
+                "rows": {part: len(self.target(part)) for part in PARTS}}
+
+
+class RatingProblem(_OnSplit):
     """Rating prediction on an `Interactions` split: RMSE on validation, RMSE/MAE reported."""
 
     task = "rating"
@@ -125,13 +158,8 @@ class RatingProblem(_Common):
     options = ("default_rating", "clip")
 
     def __init__(self, data: Interactions, split: Split, default_rating: float | str = "global_mean") -> None:
-        self.data, self.split, self.default_rating = data, split, default_rating
-        self.name, self.split_name = data.name, split.name
-
-    def require_validation(self) -> None:
-        if self.split.validation is None or len(self.split.validation) == 0:
-            raise ConfigError("the search needs a validation part: choose a split that carves one "
-                              "(e.g. random-90-10)")
+        super().__init__(data, split)
+        self.default_rating = default_rating
 
     def search_params(self, model: str, hp: HyperParameters) -> dict:
         return self.family(model).search_params(model, hp, self.data)
@@ -168,28 +196,12 @@ class RatingProblem(_Common):
         pool = self._pool()
         return estimator.predict_index(pool.users[idx], pool.items[idx])
 
-    def _part(self, part: str) -> Interactions | None:
-        if part not in PARTS:
-            raise ConfigError(f"part must be one of {PARTS}, got {part!r}")
-        return getattr(self.split, part)
-
-    def target(self, part: str) -> np.ndarray:
-        p = self._part(part)
-        return np.zeros(0) if p is None else p.ratings
-
     def predict(self, estimator, part: str) -> np.ndarray:
         p = self._part(part)
         return estimator.predict_index(p.users, p.items)
 
     def scores(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         return metrics.rating_scores(y, pred)
-
-    def identity(self) -> dict:
-        """What makes two problems the same: task, data (name and content), split (a search
-        records it and refuses to resume on anything else, ``search/identity.py``)."""
-        return {"task": self.task, "dataset": self.name, "fingerprint": self.data.fingerprint(),
-                "split": self.split.name, "split_seed": self.split.seed,
-                "rows": {part: len(self.target(part)) for part in PARTS}}
 
     def describe(self) -> str:
         return f"{self.data!r}  split {self.split.describe()}"
@@ -359,7 +371,7 @@ class CrossValidated(_Common):
         return self._describe(bag, read_array(path / "oof.safetensors"))
 
 
-class RankingProblem(_Common):
+class RankingProblem(_OnSplit):
     """Top-N ranking on an `Interactions` split (implicit, or ratings turned positive at
     ``positive``): NDCG@20 on validation, maximised; Recall and NDCG at 10, 20, 50 and 100
     reported, by full ranking with each user's training items excluded.
@@ -377,17 +389,13 @@ class RankingProblem(_Common):
     pointwise = False
     ensembles = False
     KS = (10, 20, 50, 100)
+    validation_example = "loo, or lightgcn with a valid.txt"
 
     def __init__(self, data: Interactions, split: Split, positive: float | None = None) -> None:
+        super().__init__(data, split)
         if positive is None and not data.implicit:
             positive = 4.0  # the usual cut on a 5-star scale; --set positive=... changes it
-        self.data, self.split, self.positive = data, split, positive
-        self.name, self.split_name = data.name, split.name
-
-    def require_validation(self) -> None:
-        if self.split.validation is None or len(self.split.validation) == 0:
-            raise ConfigError("the search needs a validation part: choose a split that carves one "
-                              "(e.g. loo, or lightgcn with a valid.txt)")
+        self.positive = positive
 
     def search_params(self, model: str, hp: HyperParameters) -> dict:
         return self.family(model).search_params(model, hp, self.split.train)
@@ -403,15 +411,6 @@ class RankingProblem(_Common):
     def load_estimator(self, path: Path) -> TopNModel:
         return TopNModel.load(path)
 
-    def _part(self, part: str) -> Interactions | None:
-        if part not in PARTS:
-            raise ConfigError(f"part must be one of {PARTS}, got {part!r}")
-        return getattr(self.split, part)
-
-    def target(self, part: str) -> np.ndarray:
-        p = self._part(part)
-        return np.zeros(0) if p is None else p.ratings
-
     def predict(self, estimator, part: str) -> dict[str, float]:
         return self.evaluate(estimator, part)
 
@@ -426,9 +425,7 @@ class RankingProblem(_Common):
         return {k: v for k, v in m.items() if k.split("@")[0] in ("recall", "ndcg") or k == "n_users"}
 
     def identity(self) -> dict:
-        return {"task": self.task, "dataset": self.name, "fingerprint": self.data.fingerprint(),
-                "split": self.split.name, "split_seed": self.split.seed, "positive": self.positive,
-                "rows": {part: len(self.target(part)) for part in PARTS}}
+        return {**super().identity(), "positive": self.positive}
 
     def describe(self) -> str:
         what = "every interaction a positive" if self.positive is None else f"positives: ratings >= {self.positive:g}"
