@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..data.interactions import id_lookup, map_ids
 from ..errors import ConfigError
 from ..metrics.ranking import top_k
 
@@ -39,6 +40,17 @@ class ParamsMixin:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+class IdMapMixin:
+    """``_index``: original user or item ids -> indices of the model's id space (-1 where
+    unknown), from ``user_ids_`` / ``item_ids_``; each id -> index dict is built once."""
+
+    def _index(self, kind: str, query) -> np.ndarray:
+        cache = self.__dict__.setdefault("_id_maps", {})
+        if kind not in cache:
+            cache[kind] = id_lookup(self.user_ids_ if kind == "user" else self.item_ids_)
+        return map_ids(cache[kind], query)
 
 
 class FittedModelMixin:

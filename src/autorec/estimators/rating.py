@@ -21,19 +21,18 @@ import numpy as np
 import torch
 
 from ..data import Interactions
-from ..data.interactions import id_lookup, map_ids
 from ..errors import ConfigError
 from ..families import PairTargets, canonical_name, get_family
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
 from ..families.fold_in import cannot_fold_in
-from .base import FittedModelMixin, ParamsMixin, TopNMixin, history_pairs
+from .base import FittedModelMixin, IdMapMixin, ParamsMixin, TopNMixin, history_pairs
 
 FORMAT = "autorec-model"
 FORMAT_VERSION = 1
 
 
-class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
+class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
     """A rating-prediction model with original-id input and a portable artifact.
 
     ``model``: a rating model name (``autorec models``); ``params``: its hyperparameters
@@ -139,13 +138,6 @@ class Recommender(TopNMixin, FittedModelMixin, ParamsMixin):
         (``default_rating``) because the user or the item is unknown to the model."""
         self._check_fitted()
         return self._fallback_index(self._index("user", users), self._index("item", items))
-
-    def _index(self, kind: str, query) -> np.ndarray:
-        """Indices of original ids (-1 where unknown); the id -> index dict is built once."""
-        cache = self.__dict__.setdefault("_id_maps", {})
-        if kind not in cache:
-            cache[kind] = id_lookup(self.user_ids_ if kind == "user" else self.item_ids_)
-        return map_ids(cache[kind], query)
 
     def predict_index(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings for pairs of user and item INDICES of the training id space."""

@@ -19,19 +19,18 @@ import scipy.sparse as sp
 import torch
 
 from ..data import Interactions
-from ..data.interactions import id_lookup, map_ids
 from ..errors import ConfigError
 from ..families.topn import TOPN_DESCRIPTIONS, TopNState, check_params, fit_topn
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..metrics.ranking import ranking_metrics
 from ..train.engine import History, TrainConfig
-from .base import ParamsMixin, TopNMixin
+from .base import IdMapMixin, ParamsMixin, TopNMixin
 
 FORMAT = "autorec-topn-model"
 FORMAT_VERSION = 1
 
 
-class TopNModel(TopNMixin, ParamsMixin):
+class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
     """``model``: ``popularity``, ``itemknn`` or ``ease``; ``params``: its hyperparameters;
     ``positive``: None (every interaction is a positive) or a threshold (ratings >= it)."""
 
@@ -86,12 +85,6 @@ class TopNModel(TopNMixin, ParamsMixin):
         return dict(self.state_.params)
 
     # ------------------------------------------------------------------ what TopNMixin needs
-    def _index(self, kind: str, query) -> np.ndarray:
-        cache = self.__dict__.setdefault("_id_maps", {})
-        if kind not in cache:
-            cache[kind] = id_lookup(self.user_ids_ if kind == "user" else self.item_ids_)
-        return map_ids(cache[kind], query)
-
     def score_users(self, user_indices) -> np.ndarray:
         """Scores of every item for each user index (its training positives times B)."""
         return self.state_.scores(self.history_matrix_[np.asarray(user_indices, dtype=np.int64)])
