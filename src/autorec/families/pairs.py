@@ -153,15 +153,9 @@ class PairBlockFamily:
         the history).  For MF and BiasedMF that is a ridge regression."""
         items, ratings = check_history(items, ratings)
         name = state.extra["name"]
-        info = state.extra["info"]
-        one, two = (self._rebuild_for_users(name, state, n) for n in (1, 2))
+        user_keys = self._user_keys(name, state)
+        one = self._rebuild_for_users(name, state, 1)
         trained = state.module.state_dict()
-        user_keys = [k for k, v in one.state_dict().items() if v.shape != two.state_dict()[k].shape]
-        for key in user_keys:
-            if trained[key].shape[0] != info.n_users:
-                raise cannot_fold_in(name, "its user ids share an embedding table with other fields")
-        if not user_keys:
-            raise cannot_fold_in(name, "it has no parameters of its own per user")
         new_state = {}
         for key, value in trained.items():
             new_state[key] = value.mean(0, keepdim=True) if key in user_keys else value
@@ -203,6 +197,20 @@ class PairBlockFamily:
             with torch.no_grad():
                 return one({"user": torch.zeros(len(q), dtype=torch.long), "item": q}).numpy().astype(np.float64)
         return score
+
+    def _user_keys(self, name: str, state: FittedState) -> list[str]:
+        """The module's user-indexed tensors: those whose shape changes with the number of users
+        (compared between builds for one and two users), found once per model."""
+        if "fold_in_user_keys" not in state.extra:
+            one, two = (self._rebuild_for_users(name, state, n).state_dict() for n in (1, 2))
+            keys = [k for k, v in one.items() if v.shape != two[k].shape]
+            trained = state.module.state_dict()
+            if any(trained[k].shape[0] != state.extra["info"].n_users for k in keys):
+                raise cannot_fold_in(name, "its user ids share an embedding table with other fields")
+            if not keys:
+                raise cannot_fold_in(name, "it has no parameters of its own per user")
+            state.extra["fold_in_user_keys"] = keys
+        return state.extra["fold_in_user_keys"]
 
     def _rebuild_for_users(self, name: str, state: FittedState, n_users: int):
         info = state.extra["info"]
