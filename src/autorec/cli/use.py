@@ -170,7 +170,9 @@ def evaluate(
     parts = ("test", "validation", "train", "all")
     if part not in parts:
         raise ConfigError(f"--part must be one of {', '.join(parts)}, got {part!r}")
-    run = _run_metrics(model)
+    from ..io import run_record
+
+    run = run_record(model)
     split = split or run.get("split") or "random-90-10"
     seed = seed if seed is not None else int(run.get("split_seed", run.get("seed", 0)) or 0)
     rec = _load(model)
@@ -190,17 +192,6 @@ def evaluate(
         table.add_row("answered by the fallback", f"{result['fallback_rows']:,}")
     console.print(table)
 
-
-def _run_metrics(model: Path) -> dict:
-    """The run's metrics.json (train and search folders write one), or {}."""
-    for folder in (Path(model), Path(model).parent):
-        f = folder / "metrics.json"
-        if f.is_file():
-            try:
-                return json.loads(f.read_text())
-            except (OSError, json.JSONDecodeError):
-                return {}
-    return {}
 
 
 def evaluate_on(rec, problem, part: str) -> dict:

@@ -16,6 +16,7 @@ from .artifact import (
     read_json,
     read_model_folder,
     replace_folder,
+    run_record,
     to_jsonable,
     write_array,
     write_json_atomic,
@@ -27,6 +28,6 @@ from .folders import folder_kind, folder_lock, require_kind
 __all__ = [
     "folder_kind", "folder_lock", "require_kind",
     "ENSEMBLE_FILE", "META_FILE", "WEIGHTS_FILE", "ArtifactFolder", "folder_format", "ids_from_json",
-    "ids_to_json", "model_dir", "read_array", "read_json", "read_model_folder", "replace_folder", "to_jsonable", "write_array", "write_json_atomic", "write_text_atomic",
+    "ids_to_json", "model_dir", "read_array", "read_json", "read_model_folder", "replace_folder", "run_record", "to_jsonable", "write_array", "write_json_atomic", "write_text_atomic",
     "write_model_folder",
 ]

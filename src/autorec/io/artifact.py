@@ -57,19 +57,7 @@ def to_jsonable(obj: Any) -> Any:
 
 def write_json_atomic(path: Path, obj: Any) -> Path:
     """``obj`` as indented JSON at ``path``, written to a temporary file and renamed into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(to_jsonable(obj), fh, indent=2)
-            fh.write("\n")
-        _as_umask(Path(tmp), is_dir=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(to_jsonable(obj), indent=2) + "\n")
 
 
 def write_text_atomic(path: Path, text: str) -> Path:
@@ -123,6 +111,21 @@ def ids_to_json(ids: np.ndarray) -> dict:
 def ids_from_json(obj: dict) -> np.ndarray:
     dtype = {"int": np.int64, "float": np.float64, "str": object}[obj["dtype"]]
     return np.asarray(obj["values"], dtype=dtype)
+
+
+def run_record(path: str | Path) -> dict:
+    """The ``metrics.json`` of the run that holds the model folder ``path`` (the folder itself
+    or its parent, as `autorec train` and `autorec search` lay them out), or {} when there is
+    none or it does not parse: callers use it for defaults and descriptions, never to load."""
+    for folder in (Path(path), Path(path).parent):
+        f = folder / "metrics.json"
+        if f.is_file():
+            try:
+                record = json.loads(f.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                return {}
+            return record if isinstance(record, dict) else {}
+    return {}
 
 
 # ------------------------------------------------------------------ folders

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -30,14 +29,11 @@ from fastapi.responses import JSONResponse
 from .._version import __version__
 from ..api import load
 from ..errors import AutorecError
+from ..io import run_record
 from . import schemas as s
 
 #: environment variables `autorec serve --workers N` hands to each worker process
 ENV_MODEL, ENV_KEY, ENV_THREADS = "AUTOREC_SERVE_MODEL", "AUTOREC_API_KEY", "AUTOREC_SERVE_THREADS"
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def model_card(path: Path, model: Any) -> dict:
@@ -67,16 +63,10 @@ def model_card(path: Path, model: Any) -> dict:
         card["default_rating"] = float(model.default_value_)
     elif task == "ctr":
         card["feature_columns"] = single.feature_columns_
-    for folder in (path, path.parent):
-        f = folder / "metrics.json"
-        if f.is_file():
-            try:
-                run = json.loads(f.read_text())
-            except (OSError, json.JSONDecodeError):
-                break
-            card["run"] = {k: run.get(k) for k in ("dataset", "split", "seed", "model", "validation", "test",
-                                                   "train_seconds", "epochs", "best_epoch") if k in run}
-            break
+    run = run_record(path)
+    if run:
+        card["run"] = {k: run[k] for k in ("dataset", "split", "seed", "model", "validation", "test",
+                                           "train_seconds", "epochs", "best_epoch") if k in run}
     return card
 
 
@@ -170,7 +160,7 @@ def create_app(model_dir: str | Path, api_key: str | None = None, threads: int |
 
     def _listing(user, top, fallback) -> dict:
         return {"user": user, "fallback": bool(fallback),
-                "items": [{"item": _plain(i), "score": float(v)} for i, v in top]}
+                "items": [{"item": i, "score": float(v)} for i, v in top]}
 
     @app.get("/recommend/{user}", response_model=s.Recommendation, dependencies=[Depends(authorised)],
              summary="Top-k items for a user of the training data")
