@@ -30,6 +30,7 @@ from .datasets.registry import REGISTRY
 from .errors import ConfigError
 from .estimators import CTRModel, Ensemble, Recommender, TopNModel
 from .families import Family, get_family, search_models
+from .families.topn import is_factored
 from .hparams import HyperParameters
 from .io import read_array, write_array
 from .splits import Split, make_row_split, make_split
@@ -403,10 +404,18 @@ class RankingProblem(_OnSplit):
     def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None,
             deadline: float | None = None) -> TopNModel:
         positive = dict(options or {}).get("positive", self.positive)
-        est = TopNModel(model, params=params, positive=positive)
+        est = TopNModel(model, params=params, positive=positive, train=self._epoch_settings(model, train))
         if full:  # train + validation, for a refit at the end
-            return est.fit(self.split.train.concat(self.split.validation))
-        return est.fit(self.split.train)
+            return est.fit(self.split.train.concat(self.split.validation), deadline=deadline)
+        return est.fit(self.split.train, self.split.validation, on_epoch=on_epoch, deadline=deadline)
+
+    @staticmethod
+    def _epoch_settings(model: str, train: Mapping[str, Any] | None) -> dict:
+        """The training settings a model takes: the closed forms none (the search passes its
+        epochs and seed to every trial; they mean nothing to a solve)."""
+        from .families.topn import is_factored
+
+        return dict(train or {}) if is_factored(str(model).strip().lower()) else {}
 
     def load_estimator(self, path: Path) -> TopNModel:
         return TopNModel.load(path)

@@ -1,5 +1,7 @@
 """`TopNModel`: top-N recommendation from implicit feedback (or ratings turned into positives),
-with the closed-form models of :mod:`autorec.families.topn` (popularity, ItemKNN, EASE).
+with the closed-form models of :mod:`autorec.families.topn` (popularity, ItemKNN, EASE) and
+the factor models of :mod:`autorec.families.factors` (iALS, BPR-MF; trained by the shared
+engine with early stopping on validation NDCG@20).
 
 ``TopNModel("ease").fit(train)`` then ``recommend(user, k)``, ``recommend_batch(users, k)``,
 ``recommend(history=[item, ...], k)`` for a user outside the training data (natively: the
@@ -20,10 +22,12 @@ import torch
 
 from ..data import Interactions
 from ..errors import ConfigError
-from ..families.topn import TOPN_DESCRIPTIONS, TopNState, check_params, fit_topn
+from ..families import factors
+from ..families.topn import TOPN_DESCRIPTIONS, TopNFamily, TopNState, check_params, fit_topn, is_factored
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..metrics.ranking import ranking_metrics
 from ..train.engine import History, TrainConfig
+from ..train.engine import fit as engine_fit
 from .base import IdMapMixin, ParamsMixin, TopNMixin
 
 FORMAT = "autorec-topn-model"
@@ -31,14 +35,17 @@ FORMAT_VERSION = 1
 
 
 class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
-    """``model``: ``popularity``, ``itemknn`` or ``ease``; ``params``: its hyperparameters;
-    ``positive``: None (every interaction is a positive) or a threshold (ratings >= it)."""
+    """``model``: ``popularity``, ``itemknn``, ``ease``, ``ials`` or ``bpr``; ``params``: its
+    hyperparameters; ``positive``: None (every interaction is a positive) or a threshold
+    (ratings >= it); ``train``: training settings of the models trained by epochs
+    (`TrainConfig` keys: ``max_epochs``, ``patience``, ``lr``, ``batch_size``, ``seed``, ...)."""
 
     def __init__(self, model: str = "ease", params: Mapping[str, Any] | None = None,
-                 positive: float | None = None) -> None:
+                 positive: float | None = None, train: Mapping[str, Any] | TrainConfig | None = None) -> None:
         self.model = model
         self.params = params
         self.positive = positive
+        self.train = train
 
     # ------------------------------------------------------------------ fitting
     def _positives(self, data: Interactions) -> sp.csr_matrix:
@@ -46,10 +53,13 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         return sp.csr_matrix((np.ones(int(keep.sum())), (data.users[keep], data.items[keep])),
                              shape=(data.n_users, data.n_items))
 
-    def fit(self, train: Interactions, validation: Interactions | None = None) -> "TopNModel":
-        """Solve the model on ``train``'s positives (closed form: ``validation`` is not used)."""
+    def fit(self, train: Interactions, validation: Interactions | None = None, on_epoch=None,
+            deadline: float | None = None) -> "TopNModel":
+        """Fit on ``train``'s positives.  The closed forms are solved (``validation`` unused);
+        iALS and BPR train by epochs, stopping early on ``validation``'s NDCG@20 when given
+        (``on_epoch`` and ``deadline`` as in :meth:`autorec.Recommender.fit`)."""
         name = str(self.model).strip().lower()
-        check_params(name, self.params)
+        values = check_params(name, self.params)
         if self.positive is not None and not isinstance(self.positive, (int, float)):
             raise ConfigError(f"positive must be None or a rating threshold, got {self.positive!r}")
         if len(train) == 0:
@@ -58,9 +68,14 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         if x.nnz == 0:
             raise ConfigError(f"no training interaction is a positive (ratings >= {self.positive})")
         t0 = time.perf_counter()
-        self.state_ = fit_topn(name, self.params, x)
-        self.fit_seconds_ = time.perf_counter() - t0
-        self._closed_form_record()
+        if is_factored(name):
+            self._fit_factors(name, values, x, validation, on_epoch, deadline)
+        else:
+            if self.train:  # a closed form has no epochs: a setting given here would be ignored
+                TrainConfig.resolve(self.train)
+            self.state_ = fit_topn(name, self.params, x)
+            self.fit_seconds_ = time.perf_counter() - t0
+            self._closed_form_record()
         self.model_ = name
         self.user_ids_, self.item_ids_ = train.user_ids, train.item_ids
         self.history_matrix_ = x.tocsr()  # what scores a user: its positives
@@ -68,6 +83,23 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         self.seen_ = sp.csr_matrix((np.ones(seen.nnz), seen.indices, seen.indptr), shape=seen.shape)
         self.seen_users_ = np.diff(self.seen_.indptr) > 0
         return self
+
+    def _fit_factors(self, name, values, x, validation, on_epoch, deadline) -> None:
+        cfg = TrainConfig.resolve(self.train, TopNFamily().train_defaults(name))
+        if cfg.device not in ("auto", "cpu"):
+            raise ConfigError(f"{name} trains on the CPU here; device {cfg.device!r} is not supported for it yet")
+        val = None
+        if validation is not None and len(validation):
+            if validation.n_users != x.shape[0] or validation.n_items != x.shape[1]:
+                raise ConfigError("validation must share the training data's id space (parts of one split)")
+            val = self._positives(validation)
+        module = factors.new_module(name, values, x.shape[0], x.shape[1], cfg.seed)
+        adapter = factors.adapter(name, module, x, val, values, cfg.seed)
+        self.history_ = engine_fit(adapter, cfg, on_epoch=on_epoch, deadline=deadline)
+        self.train_config_ = cfg
+        self.fit_seconds_ = self.history_.seconds
+        self.state_ = TopNState(name, values, np.asarray(x.sum(axis=0)).ravel(),
+                                user=module.user.detach().numpy().copy(), item=module.item.detach().numpy().copy())
 
     def _closed_form_record(self) -> None:
         # what a run folder records of training: a closed-form solve has no epochs and no
@@ -86,8 +118,8 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
 
     # ------------------------------------------------------------------ what TopNMixin needs
     def score_users(self, user_indices) -> np.ndarray:
-        """Scores of every item for each user index (its training positives times B)."""
-        return self.state_.scores(self.history_matrix_[np.asarray(user_indices, dtype=np.int64)])
+        """Scores of every item for each user index (its positives times B, or w_u . h_i)."""
+        return self.state_.score_users(np.asarray(user_indices, dtype=np.int64), self.history_matrix_)
 
     def score_items(self, user_index: int) -> np.ndarray:
         return self.score_users([user_index])[0]
@@ -114,9 +146,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         if idx.size == 0:
             raise ConfigError(f"none of the history's {len(items)} items is in this model's training data, "
                               "so there is nothing to fold in")
-        row = sp.csr_matrix((np.ones(idx.size), (np.zeros(idx.size, dtype=np.int64), idx)),
-                            shape=(1, len(self.item_ids_)))
-        return self.state_.scores(row)[0], idx
+        return self.state_.fold_in(idx), idx
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, test: Interactions, k: int | Sequence[int] = (10, 20, 50, 100),
@@ -139,12 +169,16 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             tensors[f"{prefix}.indices"] = torch.from_numpy(m.indices.astype(np.int64))
         if st.dense is not None:
             tensors["b.dense"] = torch.from_numpy(np.ascontiguousarray(st.dense, dtype=np.float64))
+        if st.factored:
+            tensors["factors.user"] = torch.from_numpy(np.ascontiguousarray(st.user))
+            tensors["factors.item"] = torch.from_numpy(np.ascontiguousarray(st.item))
         if st.sparse is not None:
             tensors["b.indptr"] = torch.from_numpy(st.sparse.indptr.astype(np.int64))
             tensors["b.indices"] = torch.from_numpy(st.sparse.indices.astype(np.int64))
             tensors["b.data"] = torch.from_numpy(st.sparse.data.astype(np.float64))
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": self.model_,
                 "hparams": st.params, "positive": self.positive, "fit_seconds": self.fit_seconds_,
+                "history": self.history_.to_dict(), "train_config": self.train_config_.to_dict(),
                 "user_ids": ids_to_json(self.user_ids_), "item_ids": ids_to_json(self.item_ids_)}
         return write_model_folder(Path(path), tensors, meta)
 
@@ -172,11 +206,20 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         sparse = None
         if "b.indptr" in t:
             sparse = sp.csr_matrix((t["b.data"].numpy(), t["b.indices"].numpy(), t["b.indptr"].numpy()), shape=(n, n))
-        if (dense is not None and dense.shape != (n, n)) or len(t["popularity"]) != n:
-            raise ConfigError(f"{folder.path}: the model's matrices do not fit its {n:,} items")
-        obj.state_ = TopNState(obj.model_, dict(meta["hparams"]), t["popularity"].numpy(), dense=dense, sparse=sparse)
+        user = t["factors.user"].numpy() if "factors.user" in t else None
+        item = t["factors.item"].numpy() if "factors.item" in t else None
+        if is_factored(obj.model_) and (user is None or item is None):
+            raise ConfigError(f"{folder.path}: a {obj.model_} model needs its factor tensors")
+        if ((dense is not None and dense.shape != (n, n)) or len(t["popularity"]) != n
+                or (item is not None and (item.shape[0] != n or user.shape != (shape[0], item.shape[1])))):
+            raise ConfigError(f"{folder.path}: the model's matrices do not fit its {shape[0]:,} users x {n:,} items")
+        obj.state_ = TopNState(obj.model_, dict(meta["hparams"]), t["popularity"].numpy(), dense=dense, sparse=sparse,
+                               user=user, item=item)
         obj.fit_seconds_ = meta.get("fit_seconds", 0.0)
         obj._closed_form_record()
+        if "history" in meta:
+            obj.history_ = History.from_dict(meta["history"])
+            obj.train_config_ = TrainConfig(**meta["train_config"])
         return obj
 
 

@@ -11,7 +11,9 @@ gradient steps, so no engine adapter: ``fit`` solves for B directly.
   ``diag(B) = 0``.  Dense in items (memory ``n_items^2`` floats): refused beyond ``max_items``.
 
 Because scores come from a history row, every model here folds a new user in natively: the
-history is the row.
+history is the row.  The factor models trained by epochs (iALS, BPR-MF) are in
+:mod:`.factors`; :class:`TopNFamily` offers both kinds to the registry and the search, and
+:class:`TopNState` holds either.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ import scipy.sparse as sp
 
 from ..errors import ConfigError
 from ..hparams import Choice, Float
+from . import factors
+from .factors import FACTOR_DEFAULTS, FACTOR_DESCRIPTIONS, FACTOR_TRAIN_DEFAULTS, check_factor_params
 
 TOPN_DESCRIPTIONS = {
     "popularity": "Popularity: items by their number of training interactions (the baseline)",
     "itemknn": "ItemKNN: item-based neighbours, cosine similarity with shrinkage (Sarwar et al. 2001)",
     "ease": "EASE (Steck 2019): closed-form linear item-item autoencoder, diag(B) = 0",
+    **FACTOR_DESCRIPTIONS,
 }
 
 #: defaults, and where they came from: EASE's lambda 500 is Steck's value for ML-20M and
@@ -43,14 +48,27 @@ TOPN_DEFAULTS: dict[str, dict[str, Any]] = {
 
 @dataclass
 class TopNState:
-    """A fitted closed-form model: its name, hyperparameters and item x item matrix (or the
-    popularity vector)."""
+    """A fitted top-N model: its name, hyperparameters, the popularity vector, and either an
+    item x item matrix B (scores ``x_u B``) or user and item factors (scores ``w_u . h_i``)."""
 
     name: str
     params: dict
     popularity: np.ndarray  # training interactions per item (float64)
     dense: np.ndarray | None = None  # EASE's B
     sparse: sp.csr_matrix | None = None  # ItemKNN's B
+    user: np.ndarray | None = None  # iALS / BPR user factors
+    item: np.ndarray | None = None  # their item factors
+
+    @property
+    def factored(self) -> bool:
+        return self.item is not None
+
+    def score_users(self, users: np.ndarray, history: sp.csr_matrix) -> np.ndarray:
+        """Scores of every item for the user indices ``users`` (``history``: every user's
+        training positives, the rows the item x item models multiply)."""
+        if self.factored:
+            return self.user[np.asarray(users, dtype=np.int64)] @ self.item.T
+        return self.scores(history[np.asarray(users, dtype=np.int64)])
 
     def scores(self, history: sp.csr_matrix) -> np.ndarray:
         """``history x B``: scores of every item for each row of a users x items 0/1 matrix."""
@@ -60,14 +78,29 @@ class TopNState:
             return np.asarray(history @ self.dense, dtype=np.float64)
         return np.asarray((history @ self.sparse).toarray(), dtype=np.float64)
 
+    def fold_in(self, items: np.ndarray) -> np.ndarray:
+        """Scores of every item for a new user whose positives are the item indices ``items``."""
+        if self.factored:
+            return self.item @ factors.fold_in_user(self.name, self.params, self.item, items).astype(self.item.dtype)
+        row = sp.csr_matrix((np.ones(len(items)), (np.zeros(len(items), dtype=np.int64), items)),
+                            shape=(1, len(self.popularity)))
+        return self.scores(row)[0]
+
 
 def topn_names() -> list[str]:
     return list(TOPN_DESCRIPTIONS)
 
 
+def is_factored(name: str) -> bool:
+    """Whether ``name`` is trained by epochs (iALS, BPR) rather than solved in closed form."""
+    return name in FACTOR_DEFAULTS
+
+
 def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
+    if is_factored(name):
+        return check_factor_params(name, params)
     if name not in TOPN_DEFAULTS:
-        raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DEFAULTS)}")
+        raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DESCRIPTIONS)}")
     values = dict(TOPN_DEFAULTS[name])
     unknown = sorted(set(params or {}) - set(values))
     if unknown:
@@ -144,6 +177,14 @@ TOPN_SEARCH = {
     "itemknn": {"neighbours": Choice((10, 20, 50, 100, 200, 400), 100, help="neighbours kept per item"),
                 "shrink": Choice((0.0, 1.0, 10.0, 50.0, 100.0), 10.0, help="cosine shrinkage")},
     "ease": {"lambda": Float(1.0, 1e4, 500.0, log=True, help="the L2 on B")},
+    # iALS: Rendle et al. 2021 tune the unobserved weight and the L2 on log scales with the
+    # frequency scaling (nu = 1) fixed; the dimension is capped by the d^3 per row of each solve
+    "ials": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["ials"]["dim"], help="factor dimension"),
+             "alpha0": Float(1e-4, 1.0, FACTOR_DEFAULTS["ials"]["alpha0"], log=True, help="unobserved weight"),
+             "reg": Float(1e-5, 1.0, FACTOR_DEFAULTS["ials"]["reg"], log=True, help="L2, scaled by frequency")},
+    "bpr": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["bpr"]["dim"], help="factor dimension"),
+            "reg": Float(1e-7, 1e-2, FACTOR_DEFAULTS["bpr"]["reg"], log=True, help="L2 per sampled triple"),
+            "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling")},
 }
 
 
@@ -154,7 +195,7 @@ class TopNFamily:
 
     kind = "topn"
     task = "ranking"
-    train_space = "none"  # no training settings to search
+    train_space = "none"  # the closed-form models: nothing to set (train_space_for: per model)
 
     def names(self) -> list[str]:
         return topn_names()
@@ -162,8 +203,13 @@ class TopNFamily:
     def describe(self, name: str) -> str:
         return TOPN_DESCRIPTIONS[name]
 
+    def train_space_for(self, name: str) -> str:
+        """BPR steps an optimizer (its lr and batch size are searched); iALS and the closed
+        forms have no training settings to search."""
+        return "topn-sgd" if name == "bpr" else "none"
+
     def train_defaults(self, name: str) -> dict:
-        return {}
+        return dict(FACTOR_TRAIN_DEFAULTS.get(name, {}))
 
     def search_names(self, name: str) -> set[str]:
         return {f"{name}/{k}" for k in TOPN_SEARCH[name]}

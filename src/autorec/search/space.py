@@ -31,6 +31,12 @@ TRAIN_SPACE: dict[str, dict[str, HParam]] = {
         "optimizer": Choice(["adam", "adamw"], "adam"),
     },
     "none": {},  # closed-form models (the ranking task's): nothing trained, nothing to set
+    # top-N models stepped by an optimizer (BPR-MF): bigger batches than rating pairs, since an
+    # epoch is every positive (810,000 on Gowalla)
+    "topn-sgd": {
+        "lr": Float(3e-4, 3e-2, 3e-3, log=True),
+        "batch_size": Choice([1024, 4096, 16384], 4096),
+    },
     "blocks": {
         "lr": Float(1e-4, 3e-2, 1e-3, log=True),
         "batch_size": Choice([256, 512, 1024, 2048], 1024),
@@ -82,6 +88,13 @@ SEARCH_OWNED_TRAIN_KEYS = {"max_epochs": "--max-epochs", "patience": "SearchSett
 PASSED_TRAIN_KEYS = TrainConfig.keys() - set(SEARCH_OWNED_TRAIN_KEYS)
 
 
+def train_space_of(family, model: str) -> str:
+    """Which ranges of ``TRAIN_SPACE`` the search draws for ``model`` (a family may choose
+    per model: the top-N family holds closed forms and models stepped by an optimizer)."""
+    per_model = getattr(family, "train_space_for", None)
+    return per_model(model) if per_model is not None else family.train_space
+
+
 def check_fixed(settings: SearchSettings, problem: Problem) -> None:
     """Every ``--set`` name must be one the search could ask for: a misspelt or foreign name
     would otherwise be ignored without a word, and the user would believe it fixed."""
@@ -95,7 +108,8 @@ def check_fixed(settings: SearchSettings, problem: Problem) -> None:
     models = list(settings.models)
     for model in models:
         family = problem.family(model)
-        known |= {f"train.{family.train_space}/{k}" for k in TRAIN_SPACE[family.train_space]}
+        space = train_space_of(family, model)
+        known |= {f"train.{space}/{k}" for k in TRAIN_SPACE[space]}
         known |= family.search_names(model)
     unknown = sorted(set(fixed) - known)
     if unknown:
@@ -114,7 +128,7 @@ def suggest(trial_hp: HyperParameters, settings: SearchSettings, problem: Proble
     hp = OverridesHP(trial_hp, settings.fixed)
     models = list(settings.models)
     model = hp.get("model", Choice(models, models[0])) if len(models) > 1 else models[0]
-    space = problem.family(model).train_space
+    space = train_space_of(problem.family(model), model)
     params = problem.search_params(model, hp)
     # a user fixes a training setting by the bare name or the scoped one
     train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{space}/{k}", spec))

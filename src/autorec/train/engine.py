@@ -117,10 +117,17 @@ class TrainConfig:
 
 
 class TrainingAdapter(Protocol):
-    """What the engine needs from a model family to train one model."""
+    """What the engine needs from a model family to train one model.
+
+    Two kinds: a gradient adapter gives ``n_examples`` and ``batch_loss`` and the engine steps
+    its optimizer; a sweep adapter gives ``sweep()`` instead, one exact update of every weight
+    per epoch (alternating least squares), returning the training objective.  Either way the
+    engine validates, stops early, restores the best epoch, reports and keeps the deadline.
+    An adapter may set ``direction = "maximize"`` (a ranking metric); the default is minimise.
+    """
 
     module: torch.nn.Module
-    metric: str  # name of the validation metric; lower is better
+    metric: str  # name of the validation metric; lower is better unless ``direction`` says so
 
     def n_examples(self) -> int: ...
 
@@ -261,13 +268,16 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
     seed_everything(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     module = task.module
-    params = [p for p in module.parameters() if p.requires_grad]
-    if not params:
-        raise ConfigError("the model has no trainable parameters")
-    opt = _make_optimizer(params, cfg)
-    device = params[0].device
-    check_precision(cfg, device)
-    n = task.n_examples()
+    sweep = getattr(task, "sweep", None)  # exact updates per epoch: no optimizer, no batches
+    maximize = getattr(task, "direction", "minimize") == "maximize"
+    if sweep is None:
+        params = [p for p in module.parameters() if p.requires_grad]
+        if not params:
+            raise ConfigError("the model has no trainable parameters")
+        opt = _make_optimizer(params, cfg)
+        device = params[0].device
+        check_precision(cfg, device)
+        n = task.n_examples()
     full_batch = cfg.optimizer in FULL_BATCH_OPTIMIZERS
     hist = History(metric=task.metric)
     best_state = None
@@ -291,9 +301,13 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
                 break
             t0 = time.perf_counter()
             module.train()
-            order = rng.permutation(n)
-            chunks = [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
-            if full_batch:
+            if sweep is not None:
+                with torch.no_grad():
+                    train_loss = float(sweep())
+            elif full_batch:
+                order = rng.permutation(n)
+                chunks = [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+
                 def closure() -> torch.Tensor:
                     opt.zero_grad(set_to_none=True)
                     total = torch.zeros((), dtype=torch.float64)
@@ -306,6 +320,8 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
 
                 train_loss = float(opt.step(closure))
             else:
+                order = rng.permutation(n)
+                chunks = [order[i:i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
                 total = None  # summed on the model's device: one read-back per epoch
                 out_of_time = False
                 for idx in chunks:
@@ -340,7 +356,11 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
                 progress.update(bar, advance=1, description=shown)
             if task.metric in val:
                 value = val[task.metric]
-                if hist.best_value is None or value < hist.best_value - cfg.min_delta:
+                if hist.best_value is None:
+                    gain = math.inf
+                else:
+                    gain = value - hist.best_value if maximize else hist.best_value - value
+                if gain > cfg.min_delta:
                     hist.best_value, hist.best_epoch = value, epoch
                     best_state = copy.deepcopy(module.state_dict())
                     bad_epochs = 0

@@ -1,0 +1,273 @@
+"""Matrix-factorisation top-N models trained by epochs on a binary user x item matrix X:
+scores are ``w_u . h_i``.  Both go through the shared engine (`autorec.train.engine`), so they
+stop early on validation NDCG@20, keep the best epoch, report to the search's pruner and stop
+at its deadline like every other model.
+
+* ``ials``: implicit alternating least squares (Hu et al. 2008) in the form and with the tuning
+  advice of Rendle et al. 2021 ("Revisiting the performance of iALS"): minimise
+
+      sum_{(u,i) in X} (w_u.h_i - 1)^2 + alpha0 sum_{all u,i} (w_u.h_i)^2
+        + reg (sum_u (n_u + alpha0 n_items)^nu |w_u|^2 + sum_i (n_i + alpha0 n_users)^nu |h_i|^2)
+
+  Each epoch solves every item's row given the users, then every user's row given the items,
+  exactly: one Cholesky solve of ``(sum_{i in u} h_i h_i^T + alpha0 H^T H + lambda_u I) w_u =
+  sum_{i in u} h_i`` per row, batched (rows bucketed by length, so padding stays small).  The
+  users are solved last, so folding a user in is the same solve: a training user's own history
+  gives back its trained row.  A sweep adapter (no gradient steps).
+* ``bpr``: BPR-MF (Rendle et al. 2009): minimise ``-log sigmoid(w_u.(h_i - h_j))`` over the
+  positives (u, i) with a sampled negative j per positive (`autorec.data.negatives`, uniform or
+  by popularity), plus ``reg (|w_u|^2 + |h_i|^2 + |h_j|^2)`` per sampled triple; Adam.  Folding a
+  user in fits the user's row on the same objective with every negative counted (its
+  expectation under uniform sampling) and the item rows fixed, by L-BFGS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..data.negatives import KINDS as NEGATIVE_KINDS
+from ..data.negatives import NegativeSampler
+from ..errors import ConfigError
+from ..metrics.ranking import ranking_metrics
+from .fold_in import minimise
+
+FACTOR_DESCRIPTIONS = {
+    "ials": "iALS: implicit alternating least squares, exact per-row solves (Hu et al. 2008; Rendle et al. 2021)",
+    "bpr": "BPR-MF: matrix factorisation on sampled (positive, negative) pairs (Rendle et al. 2009)",
+}
+
+#: defaults and where they came from: docs/topn.md ("Defaults") gives the sweep on
+#: ml-latest-small and its subsamples that chose them (benchmarks/tune_topn_defaults.py)
+FACTOR_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ials": {"dim": 64, "alpha0": 0.01, "reg": 0.003, "reg_exponent": 1.0, "init_std": 0.1},
+    "bpr": {"dim": 64, "reg": 1e-5, "negatives": "uniform", "init_std": 0.1},
+}
+
+#: training settings the factor models take unless told otherwise (TrainConfig keys)
+FACTOR_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ials": {"max_epochs": 30, "patience": 3},
+    "bpr": {"optimizer": "adam", "lr": 3e-3, "batch_size": 4096, "max_epochs": 200, "patience": 5},
+}
+
+_BUCKET_FLOATS = 1 << 23  # floats per batched solve: the padded histories plus the systems
+
+
+def check_factor_params(name: str, params: Mapping[str, Any] | None) -> dict:
+    values = dict(FACTOR_DEFAULTS[name])
+    unknown = sorted(set(params or {}) - set(values))
+    if unknown:
+        raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values)}")
+    values.update(params or {})
+    dim = values["dim"]
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ConfigError(f"{name}: dim must be a whole number >= 1, got {dim!r}")
+    values["dim"] = int(dim)
+    for key in ("reg", "init_std") + (("alpha0", "reg_exponent") if name == "ials" else ()):
+        v = values[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+            raise ConfigError(f"{name}: {key} must be a number >= 0, got {v!r}")
+        values[key] = float(v)
+    if name == "ials" and not values["reg"] > 0:
+        raise ConfigError("ials: reg must be > 0 (it keeps every row's system positive definite)")
+    if name == "bpr" and values["negatives"] not in NEGATIVE_KINDS:
+        raise ConfigError(f"bpr: negatives must be one of {', '.join(NEGATIVE_KINDS)}, got {values['negatives']!r}")
+    return values
+
+
+class FactorModule(torch.nn.Module):
+    """User and item factor tables; ``trainable`` False for iALS (solved, not stepped)."""
+
+    def __init__(self, n_users: int, n_items: int, dim: int, init_std: float, seed: int, trainable: bool) -> None:
+        super().__init__()
+        g = torch.Generator().manual_seed(int(seed))
+        std = init_std / np.sqrt(dim)  # Rendle et al.: N(0, 0.1 / sqrt(d)) keeps w.h small at any d
+        self.user = torch.nn.Parameter(torch.randn(n_users, dim, generator=g) * std, requires_grad=trainable)
+        self.item = torch.nn.Parameter(torch.randn(n_items, dim, generator=g) * std, requires_grad=trainable)
+
+    def scores(self, users: np.ndarray) -> torch.Tensor:
+        return self.user[torch.as_tensor(np.asarray(users, dtype=np.int64))] @ self.item.T
+
+
+def ials_lambdas(counts: np.ndarray, n_other: int, alpha0: float, reg: float, exponent: float) -> np.ndarray:
+    """Each row's L2 weight: ``reg (n_row + alpha0 n_other) ** exponent`` (Rendle et al.'s scaling)."""
+    return reg * (counts.astype(np.float64) + alpha0 * n_other) ** exponent
+
+
+def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np.ndarray) -> torch.Tensor:
+    """The exact iALS solution of every row of ``x`` (rows x cols, 0/1) given the other side's
+    factors ``fixed`` (cols x d): ``(F_r^T F_r + alpha0 F^T F + lambda_r I) w_r = F_r^T 1``."""
+    n_rows = x.shape[0]
+    d = fixed.shape[1]
+    dtype = fixed.dtype
+    gram = alpha0 * (fixed.T @ fixed)
+    padded = torch.cat([fixed, torch.zeros(1, d, dtype=dtype)])  # the pad index n_cols is a zero row
+    pad = fixed.shape[0]
+    counts = np.diff(x.indptr).astype(np.int64)
+    out = torch.zeros(n_rows, d, dtype=dtype)
+    order = np.argsort(counts, kind="stable")
+    order = order[counts[order] > 0]  # an empty row's solution is 0 (its right-hand side is)
+    sorted_counts = counts[order]
+    eye = torch.eye(d, dtype=dtype)
+    lam = torch.as_tensor(lambdas, dtype=dtype)
+    gram64 = None
+    pos = 0
+    while pos < len(order):
+        ends = np.arange(pos + 1, len(order) + 1)
+        cost = (ends - pos) * (sorted_counts[ends - 1] * d + d * d)
+        end = pos + max(1, int(np.searchsorted(cost, _BUCKET_FLOATS, side="right")))
+        rows = order[pos:end]
+        lens = counts[rows]
+        width = int(lens.max())
+        total = int(lens.sum())
+        offsets = np.cumsum(lens) - lens
+        which = np.repeat(np.arange(len(rows)), lens)
+        slot = np.arange(total) - np.repeat(offsets, lens)
+        src = np.repeat(x.indptr[rows].astype(np.int64) - offsets, lens) + np.arange(total)
+        idx = np.full((len(rows), width), pad, dtype=np.int64)
+        idx[which, slot] = x.indices[src]
+        index, rows_t = torch.from_numpy(idx), torch.from_numpy(rows)
+        e = padded[index]  # (rows, width, d), zero rows past each history
+        a = e.transpose(1, 2) @ e + gram + lam[rows_t][:, None, None] * eye
+        b = e.sum(dim=1)
+        chol, info = torch.linalg.cholesky_ex(a)
+        out[rows_t] = torch.cholesky_solve(b.unsqueeze(-1), chol).squeeze(-1)
+        bad = torch.nonzero(info).ravel()
+        if bad.numel():
+            # float32 rounding of a system with a tiny L2 beside large factors can lose positive
+            # definiteness; assembled again in float64, the L2 keeps it positive definite
+            if gram64 is None:
+                gram64 = alpha0 * (fixed.double().T @ fixed.double())
+            e64 = padded.double()[index[bad]]
+            a64 = e64.transpose(1, 2) @ e64 + gram64 + lam.double()[rows_t[bad]][:, None, None] * eye.double()
+            x64 = torch.cholesky_solve(e64.sum(dim=1).unsqueeze(-1), torch.linalg.cholesky(a64)).squeeze(-1)
+            out[rows_t[bad]] = x64.to(dtype)
+        pos = end
+    return out
+
+
+def ials_objective(x: sp.csr_matrix, users: torch.Tensor, items: torch.Tensor, alpha0: float,
+                   user_lambdas: np.ndarray, item_lambdas: np.ndarray) -> float:
+    """iALS's training objective per positive (what an epoch reports as its training loss)."""
+    coo = x.tocoo()
+    u, i = torch.from_numpy(coo.row.astype(np.int64)), torch.from_numpy(coo.col.astype(np.int64))
+    observed = 0.0
+    for lo in range(0, len(u), 1 << 20):
+        pred = (users[u[lo:lo + (1 << 20)]] * items[i[lo:lo + (1 << 20)]]).sum(1).double()
+        observed += float(((pred - 1.0) ** 2).sum())
+    everything = float(((users.T @ users).double() * (items.T @ items).double()).sum())
+    reg = float((torch.as_tensor(user_lambdas) * (users.double() ** 2).sum(1)).sum()
+                + (torch.as_tensor(item_lambdas) * (items.double() ** 2).sum(1)).sum())
+    return (observed + alpha0 * everything + reg) / max(1, x.nnz)
+
+
+class _RankingValidation:
+    """Validation NDCG@20 / Recall@20 of a factor module, by full ranking (training items excluded)."""
+
+    metric = "ndcg@20"
+    direction = "maximize"
+
+    def _init_validation(self, module: FactorModule, train: sp.csr_matrix, validation: sp.csr_matrix | None) -> None:
+        self.module, self._train, self._validation = module, train, validation
+
+    def validate(self) -> dict[str, float] | None:
+        if self._validation is None or self._validation.nnz == 0:
+            return None
+        with torch.no_grad():
+            m = ranking_metrics(lambda users: self.module.scores(users).numpy(), self._train,
+                                self._validation, k=(20,))
+        return {"ndcg@20": m["ndcg@20"], "recall@20": m["recall@20"]}
+
+
+class IALSAdapter(_RankingValidation):
+    """The engine's sweep adapter for iALS: one epoch = items solved, then users."""
+
+    def __init__(self, module: FactorModule, x: sp.csr_matrix, validation: sp.csr_matrix | None,
+                 params: Mapping[str, Any]) -> None:
+        self._init_validation(module, x, validation)
+        self.x, self.xt = x.tocsr(), x.T.tocsr()
+        self.alpha0 = params["alpha0"]
+        n_users, n_items = x.shape
+        self.user_lambdas = ials_lambdas(np.diff(self.x.indptr), n_items, self.alpha0, params["reg"],
+                                         params["reg_exponent"])
+        self.item_lambdas = ials_lambdas(np.diff(self.xt.indptr), n_users, self.alpha0, params["reg"],
+                                         params["reg_exponent"])
+
+    def sweep(self) -> float:
+        m = self.module
+        m.item.data = solve_rows(self.xt, m.user.data, self.alpha0, self.item_lambdas)
+        m.user.data = solve_rows(self.x, m.item.data, self.alpha0, self.user_lambdas)
+        return ials_objective(self.x, m.user.data, m.item.data, self.alpha0, self.user_lambdas, self.item_lambdas)
+
+
+class BPRAdapter(_RankingValidation):
+    """The engine's gradient adapter for BPR-MF: the examples are the positives."""
+
+    def __init__(self, module: FactorModule, x: sp.csr_matrix, validation: sp.csr_matrix | None,
+                 params: Mapping[str, Any], seed: int) -> None:
+        self._init_validation(module, x, validation)
+        coo = x.tocoo()
+        self.users = coo.row.astype(np.int64)
+        self.items = coo.col.astype(np.int64)
+        self.reg = params["reg"]
+        self.sampler = NegativeSampler(x, params["negatives"], seed=np.random.default_rng(seed + 7919))
+
+    def n_examples(self) -> int:
+        return len(self.users)
+
+    def batch_loss(self, index: np.ndarray) -> torch.Tensor:
+        u = self.users[index]
+        j = torch.from_numpy(self.sampler.sample(u))
+        u, i = torch.from_numpy(u), torch.from_numpy(self.items[index])
+        m = self.module
+        wu, hi, hj = m.user[u], m.item[i], m.item[j]
+        margin = (wu * (hi - hj)).sum(1)
+        reg = self.reg * ((wu ** 2).sum() + (hi ** 2).sum() + (hj ** 2).sum())
+        return (torch.nn.functional.softplus(-margin).sum() + reg) / len(self.users)
+
+
+@dataclass
+class FactorFit:
+    user: np.ndarray  # (n_users, d)
+    item: np.ndarray  # (n_items, d)
+
+
+def new_module(name: str, values: Mapping[str, Any], n_users: int, n_items: int, seed: int) -> FactorModule:
+    return FactorModule(n_users, n_items, values["dim"], values["init_std"], seed, trainable=(name == "bpr"))
+
+
+def adapter(name: str, module: FactorModule, x: sp.csr_matrix, validation: sp.csr_matrix | None,
+            values: Mapping[str, Any], seed: int):
+    if name == "ials":
+        return IALSAdapter(module, x, validation, values)
+    return BPRAdapter(module, x, validation, values, seed)
+
+
+def fold_in_user(name: str, values: Mapping[str, Any], item_factors: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """A new user's factor row from the item indices of its history, the item rows fixed:
+    iALS's exact solve, or BPR's objective over every (history item, other item) pair."""
+    h = torch.from_numpy(np.ascontiguousarray(item_factors, dtype=np.float64))
+    n_items = h.shape[0]
+    items = np.unique(np.asarray(items, dtype=np.int64))
+    if name == "ials":
+        row = sp.csr_matrix((np.ones(len(items)), (np.zeros(len(items), dtype=np.int64), items)), shape=(1, n_items))
+        lam = ials_lambdas(np.array([len(items)]), n_items, values["alpha0"], values["reg"], values["reg_exponent"])
+        return solve_rows(row, h, values["alpha0"], lam)[0].numpy()
+    # BPR: mean over uniform negatives = mean over every item the user has not interacted with
+    negative = np.ones(n_items, dtype=bool)
+    negative[items] = False
+    hi, hj = h[torch.from_numpy(items)], h[torch.from_numpy(np.flatnonzero(negative))]
+    w = torch.zeros(h.shape[1], dtype=torch.float64, requires_grad=True)
+    reg = values["reg"]
+
+    def objective() -> torch.Tensor:
+        si, sj = hi @ w, hj @ w
+        loss = torch.nn.functional.softplus(sj[None, :] - si[:, None]).mean(dim=1).sum()
+        return loss + reg * len(items) * (w ** 2).sum()
+
+    minimise([w], objective)
+    return w.detach().numpy()
