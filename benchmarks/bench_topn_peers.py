@@ -1,15 +1,23 @@
-"""Top-N: autorec's closed-form models beside Cornac's versions of them, on identical splits and
-one evaluation.
+"""Top-N: autorec's models beside the same models from Cornac and implicit, on identical splits
+and one evaluation.
 
 Protocol (issue 14): ratings >= 4 are the positives; per-user 80/20 random holdout
-(`user-80-20`, seed 0) of all ratings; training items (all of a user's training ratings) are
-excluded from the ranking; every item is ranked; Recall@20 and NDCG@20 over test positives.
-Both libraries' models are scored by autorec's `ranking_metrics` on the same matrices, so only
-the models differ.  Models at their defaults (none tuned here): autorec EASE lambda 500,
-ItemKNN 100 neighbours shrink 10; Cornac EASE lamb 500 (posB on, its default), ItemKNN k 20
-cosine (its defaults), MostPop.
+(`user-80-20`, seed 0) or leave-one-out (`loo`: each user's last rating) of all ratings;
+training items (all of a user's training ratings) are excluded from the ranking; every item is
+ranked; Recall@20 and NDCG@20 over test positives.  Every library's model is scored by
+autorec's `ranking_metrics` on the same matrices, so only the models differ.
 
-    python benchmarks/bench_topn_peers.py [--datasets ml-100k,ml-latest-small]
+Models at their defaults, none tuned on these splits: autorec EASE lambda 500, ItemKNN 100
+neighbours shrink 10, iALS and BPR at the defaults of benchmarks/tune_topn_defaults.py (chosen
+on ml-latest-small's inner validation carve and a sparse subsample of it: the ml-latest-small
+rows here are therefore not untouched data for iALS and BPR; ML-100K is).  The epoch-trained
+models stop early on a per-user 80/20 carve of the training part (seed 1) and are then refit on
+the whole training part for their best epoch count, as `autorec search --refit-full` does.
+Cornac: MostPop, ItemKNN (k 20, cosine), EASE (lamb 500, posB), BPR (k 10, 100 epochs), its
+defaults.  implicit 0.7: AlternatingLeastSquares (100 factors, reg 0.01, alpha 1, 15 epochs)
+and BayesianPersonalizedRanking (100 factors, lr 0.01, reg 0.01, 100 epochs), its defaults.
+
+    python benchmarks/bench_topn_peers.py [--datasets ml-100k,ml-latest-small] [--splits user-80-20,loo]
 """
 
 from __future__ import annotations
@@ -51,7 +59,8 @@ def cornac_rows(split, positive: float):
     known = item_map >= 0
     for name, model in (("Cornac MostPop", cornac.models.MostPop()),
                         ("Cornac ItemKNN (k 20, cosine)", cornac.models.ItemKNN(verbose=False, seed=0)),
-                        ("Cornac EASE (lamb 500)", cornac.models.EASE(verbose=False, seed=0))):
+                        ("Cornac EASE (lamb 500)", cornac.models.EASE(verbose=False, seed=0)),
+                        ("Cornac BPR (k 10)", cornac.models.BPR(verbose=False, seed=0))):
         t0 = time.perf_counter()
         model.fit(ds)
         seconds = time.perf_counter() - t0
@@ -73,33 +82,78 @@ def cornac_rows(split, positive: float):
         yield name, scores, seconds
 
 
+def implicit_rows(split, positive: float):
+    """implicit's ALS and BPR at their defaults on the training positives (same index space)."""
+    import implicit
+    import scipy.sparse as sp
+    from threadpoolctl import threadpool_limits
+
+    tr = split.train
+    keep = tr.ratings >= positive
+    x = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (tr.users[keep], tr.items[keep])),
+                      shape=(tr.n_users, tr.n_items))
+    for name, model in (("implicit ALS (100 factors)", implicit.cpu.als.AlternatingLeastSquares(random_state=0)),
+                        ("implicit BPR (100 factors)", implicit.cpu.bpr.BayesianPersonalizedRanking(random_state=0))):
+        with threadpool_limits(1, "blas"):  # implicit's advice: its own threads, one BLAS thread
+            t0 = time.perf_counter()
+            model.fit(x, show_progress=False)
+            seconds = time.perf_counter() - t0
+        uf, itf = np.asarray(model.user_factors), np.asarray(model.item_factors)
+
+        def scores(users, uf=uf, itf=itf):
+            return uf[users] @ itf.T
+
+        yield name, scores, seconds
+
+
+def autorec_epoch_model(model: str, split):
+    """Early stopping on a carve of the training part, then a refit on all of it for the best
+    epoch count (the search's --refit-full)."""
+    inner = make_split(split.train, "user-80-20", seed=1)
+    probe = TopNModel(model, positive=4).fit(inner.train, inner.test)
+    epochs = probe.history_.best_epoch
+    t0 = time.perf_counter()
+    est = TopNModel(model, positive=4, train={"max_epochs": epochs, "patience": 0}).fit(split.train)
+    return est, time.perf_counter() - t0, epochs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="ml-100k,ml-latest-small")
+    ap.add_argument("--splits", default="user-80-20,loo")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/topn/peers.json"))
     args = ap.parse_args()
     rows = []
     for name in args.datasets.split(","):
         data = load(name)
-        split = make_split(data, "user-80-20", seed=0)
-        print(f"{name}: {data!r}; {split.describe()}", flush=True)
-        for model, params in (("popularity", None), ("itemknn", None), ("ease", None)):
-            est = TopNModel(model, params=params, positive=4).fit(split.train)
-            m = est.evaluate(split.test, k=(20,))
-            rows.append({"dataset": name, "model": f"autorec {model}", "recall@20": m["recall@20"],
-                         "ndcg@20": m["ndcg@20"], "train_seconds": round(est.fit_seconds_, 3), "users": m["n_users"]})
-            print(json.dumps(rows[-1]), flush=True)
-        try:
-            for label, scores, seconds in cornac_rows(split, 4.0):
-                m = ranking_metrics(scores, split.train, split.test, k=(20,), relevance_threshold=4.0)
-                rows.append({"dataset": name, "model": label, "recall@20": m["recall@20"], "ndcg@20": m["ndcg@20"],
-                             "train_seconds": round(seconds, 3), "users": m["n_users"]})
+        for protocol in args.splits.split(","):
+            split = make_split(data, protocol, seed=0)
+            print(f"{name}: {data!r}; {split.describe()}", flush=True)
+
+            def row(label, recall, ndcg, seconds, users, **extra):
+                rows.append({"dataset": name, "split": protocol, "model": label, "recall@20": recall,
+                             "ndcg@20": ndcg, "train_seconds": round(seconds, 3), "users": users, **extra})
                 print(json.dumps(rows[-1]), flush=True)
-        except ImportError as exc:
-            print(f"Cornac not installed ({exc}); its rows are left out", flush=True)
+
+            for model in ("popularity", "itemknn", "ease"):
+                est = TopNModel(model, positive=4).fit(split.train)
+                m = est.evaluate(split.test, k=(20,))
+                row(f"autorec {model}", m["recall@20"], m["ndcg@20"], est.fit_seconds_, m["n_users"])
+            for model in ("ials", "bpr"):
+                est, seconds, epochs = autorec_epoch_model(model, split)
+                m = est.evaluate(split.test, k=(20,))
+                row(f"autorec {model}", m["recall@20"], m["ndcg@20"], seconds, m["n_users"], epochs=epochs)
+            for library, rows_of in (("Cornac", cornac_rows), ("implicit", implicit_rows)):
+                try:
+                    for label, scores, seconds in rows_of(split, 4.0):
+                        m = ranking_metrics(scores, split.train, split.test, k=(20,), relevance_threshold=4.0)
+                        row(label, m["recall@20"], m["ndcg@20"], seconds, m["n_users"])
+                except ImportError as exc:
+                    print(f"{library} not installed ({exc}); its rows are left out", flush=True)
     out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores",
-           "protocol": "positives: rating >= 4; user-80-20 seed 0; training items excluded; full ranking",
-           "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets}", "rows": rows}
+           "protocol": "positives: rating >= 4; user-80-20 / loo seed 0; training items excluded; full ranking",
+           "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets} --splits {args.splits}",
+           "rows": rows}
     write_json(args.out, out)
 
 

@@ -374,8 +374,9 @@ class CrossValidated(_Common):
 
 class RankingProblem(_OnSplit):
     """Top-N ranking on an `Interactions` split (implicit, or ratings turned positive at
-    ``positive``): NDCG@20 on validation, maximised; Recall and NDCG at 10, 20, 50 and 100
-    reported, by full ranking with each user's training items excluded.
+    ``positive``): NDCG@20 on validation, maximised; Recall, Precision, NDCG, HR, MRR, MAP,
+    coverage and popularity at 10, 20, 50 and 100 reported, by full ranking with each user's
+    training items excluded.
 
     A ranking has no per-row prediction, so ``predict`` returns the part's metrics and
     ``scores`` passes them through: the search's finalisation then reads them where it reads a
@@ -430,8 +431,7 @@ class RankingProblem(_OnSplit):
         p = self._part(part)
         if p is None or len(p) == 0:
             return {}
-        m = estimator.evaluate(p, k=self.KS)
-        return {k: v for k, v in m.items() if k.split("@")[0] in ("recall", "ndcg") or k == "n_users"}
+        return estimator.evaluate(p, k=self.KS)  # every ranking metric at every K (metrics.ranking)
 
     def identity(self) -> dict:
         return {**super().identity(), "positive": self.positive}

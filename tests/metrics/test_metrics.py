@@ -160,6 +160,12 @@ def test_ranking_metrics_by_hand():
     ndcg0 = (1 / LOG3 + 1 / LOG4) / (1 + 1 / LOG3)
     ndcg1 = (1 / LOG3) / 1
     assert got["ndcg@3"] == pytest.approx((ndcg0 + ndcg1) / 2)
+    # average precision: user 0 (1/2 + 2/3) / min(3, 2), user 1 (1/2) / 1
+    assert got["map@3"] == pytest.approx(((1 / 2 + 2 / 3) / 2 + 1 / 2) / 2)
+    # the lists [3, 2, 5] and [0, 1, 2] cover 5 of 6 items; items 0, 1, 3, 4 are each in one
+    # of 3 users' training items: popularity (1/3 / 3 + 2/3 / 3) / 2
+    assert got["coverage@3"] == pytest.approx(5 / 6)
+    assert got["popularity@3"] == pytest.approx((1 / 9 + 2 / 9) / 2)
     # k=10 > 6 items: the whole list; precision still divides by k
     assert got["recall@10"] == pytest.approx(1.0)
     assert got["precision@10"] == pytest.approx((2 / 10 + 1 / 10) / 2)

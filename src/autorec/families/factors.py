@@ -45,7 +45,7 @@ FACTOR_DESCRIPTIONS = {
 #: ml-latest-small and its subsamples that chose them (benchmarks/tune_topn_defaults.py)
 FACTOR_DEFAULTS: dict[str, dict[str, Any]] = {
     "ials": {"dim": 64, "alpha0": 0.01, "reg": 0.003, "reg_exponent": 1.0, "init_std": 0.1},
-    "bpr": {"dim": 64, "reg": 1e-5, "negatives": "uniform", "init_std": 0.1},
+    "bpr": {"dim": 64, "reg": 1e-3, "negatives": "uniform", "init_std": 0.1},
 }
 
 #: training settings the factor models take unless told otherwise (TrainConfig keys)

@@ -13,9 +13,14 @@ list and ``hit_j = 1`` when the item at position j (1-based) is in T_u:
 * ``mrr@k        = 1 / (first j <= k with hit_j = 1), else 0``  (reciprocal rank)
 * ``ndcg@k       = DCG@k / IDCG@k``, ``DCG@k = sum_{j<=k} hit_j / log2(j + 1)``,
   ``IDCG@k = sum_{j <= min(k, |T_u|)} 1 / log2(j + 1)``          (binary relevance)
+* ``map@k        = sum_{j<=k} hit_j hits@j / j / min(k, |T_u|)``   (average precision)
 
 Each metric is the mean over the evaluated users: those with at least one relevant test
-item (and in ``users``, when given).
+item (and in ``users``, when given).  Two more describe the lists, not their hits:
+
+* ``coverage@k``   = the share of all items that are in at least one evaluated user's L_k;
+* ``popularity@k`` = the mean over users of the mean popularity of the items in L_k, an
+  item's popularity being the share of users with it among their training items.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from ..data.interactions import Interactions
 from ..errors import ConfigError
 
 Scores = Union[np.ndarray, Callable[[np.ndarray], np.ndarray]]
-METRICS: tuple[str, ...] = ("recall", "precision", "ndcg", "hr", "mrr")
+METRICS: tuple[str, ...] = ("recall", "precision", "ndcg", "hr", "mrr", "map")
+LIST_METRICS: tuple[str, ...] = ("coverage", "popularity")  # of the lists themselves
 _BATCH_ELEMENTS = 4_000_000  # scores per batch: 32 MB of float64
 
 
@@ -117,8 +123,8 @@ def ranking_metrics(
     the evaluation to those user indices (users among them without relevant test items are
     not counted).
 
-    Returns ``{"recall@k", "precision@k", "ndcg@k", "hr@k", "mrr@k"}`` for each k, plus
-    ``n_users``: how many users were averaged over.
+    Returns ``{"recall@k", "precision@k", "ndcg@k", "hr@k", "mrr@k", "map@k", "coverage@k",
+    "popularity@k"}`` for each k, plus ``n_users``: how many users were averaged over.
     """
     ks = _ks(k)
     tr = _binary(train, "train", None)
@@ -169,7 +175,9 @@ def ranking_metrics(
     ideal = np.cumsum(discount)  # ideal[m-1] = IDCG with m relevant items in the list
     # per-user values, summed once at the end in user order: the result is the same bit for
     # bit whatever the batch size (a running sum per batch would round differently)
-    values = {f"{m}@{kk}": np.zeros(eval_users.size) for kk in ks for m in METRICS}
+    values = {f"{m}@{kk}": np.zeros(eval_users.size) for kk in ks for m in METRICS + ("popularity",)}
+    covered = {kk: np.zeros(n_items, dtype=bool) for kk in ks}
+    item_popularity = np.diff(tr.tocsc().indptr) / max(n_users, 1)
 
     for start in range(0, eval_users.size, batch_size):
         batch = eval_users[start:start + batch_size]
@@ -205,7 +213,13 @@ def ranking_metrics(
             values[f"hr@{kk}"][at] = any_hit
             values[f"mrr@{kk}"][at] = np.where(any_hit, 1.0 / (first + 1), 0.0)
             values[f"ndcg@{kk}"][at] = dcg / idcg
+            precision_at = np.cumsum(h, axis=1) / np.arange(1, h.shape[1] + 1)
+            values[f"map@{kk}"][at] = (precision_at * h).sum(axis=1) / np.minimum(n_rel, h.shape[1])
+            listed = top[:, :h.shape[1]]
+            covered[kk][listed.ravel()] = True
+            values[f"popularity@{kk}"][at] = item_popularity[listed].mean(axis=1)
 
     out: dict[str, float] = {name: float(v.sum()) / eval_users.size for name, v in values.items()}
+    out.update({f"coverage@{kk}": float(c.sum()) / n_items for kk, c in covered.items()})
     out["n_users"] = int(eval_users.size)
     return out
