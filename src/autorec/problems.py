@@ -30,7 +30,7 @@ from .datasets.registry import REGISTRY
 from .errors import ConfigError
 from .estimators import CTRModel, Ensemble, Recommender, TopNModel
 from .families import Family, get_family, search_models
-from .families.topn import is_factored
+from .families.topn import TOPN_DEFAULTS, is_factored
 from .hparams import HyperParameters
 from .io import read_array, write_array
 from .splits import Split, make_row_split, make_split
@@ -402,6 +402,14 @@ class RankingProblem(_OnSplit):
     def search_params(self, model: str, hp: HyperParameters) -> dict:
         return self.family(model).search_params(model, hp, self.split.train)
 
+    def default_models(self) -> list[str]:
+        """The ranking models, less EASE where its dense item x item matrix exceeds its item
+        limit (every EASE trial would fail there; ``--models ease`` still tries, and says why)."""
+        models = super().default_models()
+        if self.data.n_items > TOPN_DEFAULTS["ease"]["max_items"]:
+            models = [m for m in models if m != "ease"]
+        return models
+
     def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None,
             deadline: float | None = None) -> TopNModel:
         positive = dict(options or {}).get("positive", self.positive)
@@ -414,7 +422,7 @@ class RankingProblem(_OnSplit):
     def _epoch_settings(model: str, train: Mapping[str, Any] | None) -> dict:
         """The training settings a model takes: the closed forms none (the search passes its
         epochs and seed to every trial; they mean nothing to a solve)."""
-        from .families.topn import is_factored
+        from .families.topn import TOPN_DEFAULTS, is_factored
 
         return dict(train or {}) if is_factored(str(model).strip().lower()) else {}
 

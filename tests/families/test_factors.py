@@ -47,6 +47,8 @@ def test_ials_solves_are_the_normal_equations(monkeypatch, bucket):
     rng = np.random.default_rng(1)
     dense = (rng.random((40, 25)) < 0.2).astype(float)
     dense[3] = 0  # an empty row
+    dense[5, :12] = 1  # rows longer than d = 6 take the d x d solve, the others the short one
+    assert (dense.sum(1) >= 6).sum() >= 2 and ((dense.sum(1) < 6) & (dense.sum(1) > 0)).sum() >= 10
     x = sp.csr_matrix(dense)
     fixed = rng.normal(size=(25, 6))
     lam = factors.ials_lambdas(np.diff(x.indptr), 25, 0.1, 0.05, 1.0)
@@ -58,7 +60,8 @@ def test_ials_solves_are_the_normal_equations(monkeypatch, bucket):
 def test_ials_float32_falls_back_to_float64_where_it_cannot_factor():
     # a tiny L2 beside large factors: float32 rounding makes the system indefinite
     rng = np.random.default_rng(2)
-    x = sp.csr_matrix((rng.random((30, 200)) < 0.6).astype(float))
+    # rows of 160 entries take the 128 x 128 solve, rows of 60 the short one
+    x = sp.csr_matrix((rng.random((30, 200)) < np.where(np.arange(30) < 15, 0.8, 0.3)[:, None]).astype(float))
     fixed = rng.normal(size=(200, 128)) * 100
     lam = np.full(30, 1e-6)
     got = factors.solve_rows(x, torch.from_numpy(fixed.astype(np.float32)), 1e-4, lam).numpy()

@@ -44,7 +44,7 @@ FACTOR_DESCRIPTIONS = {
 #: defaults and where they came from: docs/topn.md ("Defaults") gives the sweep on
 #: ml-latest-small and its subsamples that chose them (benchmarks/tune_topn_defaults.py)
 FACTOR_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ials": {"dim": 64, "alpha0": 0.01, "reg": 0.003, "reg_exponent": 1.0, "init_std": 0.1},
+    "ials": {"dim": 64, "alpha0": 0.3, "reg": 0.01, "reg_exponent": 1.0, "init_std": 0.1},
     "bpr": {"dim": 64, "reg": 1e-3, "negatives": "uniform", "init_std": 0.1},
 }
 
@@ -100,11 +100,24 @@ def ials_lambdas(counts: np.ndarray, n_other: int, alpha0: float, reg: float, ex
 
 def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np.ndarray) -> torch.Tensor:
     """The exact iALS solution of every row of ``x`` (rows x cols, 0/1) given the other side's
-    factors ``fixed`` (cols x d): ``(F_r^T F_r + alpha0 F^T F + lambda_r I) w_r = F_r^T 1``."""
+    factors ``fixed`` (cols x d): ``(F_r^T F_r + alpha0 F^T F + lambda_r I) w_r = F_r^T 1``.
+
+    A row with fewer entries L than d dimensions is solved in L dimensions instead of d: with
+    ``alpha0 F^T F = Q diag(g) Q^T`` (one eigendecomposition per call) and ``M_r = alpha0 F^T F +
+    lambda_r I``, the push-through identity ``(M + E^T E)^-1 E^T = M^-1 E^T (I + E M^-1 E^T)^-1``
+    gives ``w_r = Q D P^T t`` with ``P = F_r Q``, ``D = diag(1 / (g + lambda_r))`` and ``t`` the
+    solution of ``(I + P D P^T) t = 1``: an L x L system that is never indefinite (it is >= I),
+    and ``F_r Q`` is one large matrix product instead of a d x d factorisation per row.  Longer
+    rows take the d x d Cholesky solve.  Both are exact; the test checks them against the
+    normal equations.
+    """
     n_rows = x.shape[0]
     d = fixed.shape[1]
     dtype = fixed.dtype
-    gram = alpha0 * (fixed.T @ fixed)
+    gram64 = alpha0 * (fixed.double().T @ fixed.double())
+    gram = gram64.to(dtype)
+    g, q = torch.linalg.eigh(gram64)
+    g, q = g.clamp_min(0.0).to(dtype), q.to(dtype)
     padded = torch.cat([fixed, torch.zeros(1, d, dtype=dtype)])  # the pad index n_cols is a zero row
     pad = fixed.shape[0]
     counts = np.diff(x.indptr).astype(np.int64)
@@ -112,13 +125,14 @@ def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np
     order = np.argsort(counts, kind="stable")
     order = order[counts[order] > 0]  # an empty row's solution is 0 (its right-hand side is)
     sorted_counts = counts[order]
+    short = int(np.searchsorted(sorted_counts, d, side="left"))  # rows [0, short) have L < d
     eye = torch.eye(d, dtype=dtype)
     lam = torch.as_tensor(lambdas, dtype=dtype)
-    gram64 = None
     pos = 0
     while pos < len(order):
-        ends = np.arange(pos + 1, len(order) + 1)
-        cost = (ends - pos) * (sorted_counts[ends - 1] * d + d * d)
+        stop = short if pos < short else len(order)
+        ends = np.arange(pos + 1, stop + 1)
+        cost = (ends - pos) * (sorted_counts[ends - 1] * (d + sorted_counts[ends - 1]) + d * d)
         end = pos + max(1, int(np.searchsorted(cost, _BUCKET_FLOATS, side="right")))
         rows = order[pos:end]
         lens = counts[rows]
@@ -132,21 +146,37 @@ def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np
         idx[which, slot] = x.indices[src]
         index, rows_t = torch.from_numpy(idx), torch.from_numpy(rows)
         e = padded[index]  # (rows, width, d), zero rows past each history
-        a = e.transpose(1, 2) @ e + gram + lam[rows_t][:, None, None] * eye
-        b = e.sum(dim=1)
-        chol, info = torch.linalg.cholesky_ex(a)
-        out[rows_t] = torch.cholesky_solve(b.unsqueeze(-1), chol).squeeze(-1)
-        bad = torch.nonzero(info).ravel()
-        if bad.numel():
-            # float32 rounding of a system with a tiny L2 beside large factors can lose positive
-            # definiteness; assembled again in float64, the L2 keeps it positive definite
-            if gram64 is None:
-                gram64 = alpha0 * (fixed.double().T @ fixed.double())
-            e64 = padded.double()[index[bad]]
-            a64 = e64.transpose(1, 2) @ e64 + gram64 + lam.double()[rows_t[bad]][:, None, None] * eye.double()
-            x64 = torch.cholesky_solve(e64.sum(dim=1).unsqueeze(-1), torch.linalg.cholesky(a64)).squeeze(-1)
-            out[rows_t[bad]] = x64.to(dtype)
+        if width < d:
+            out[rows_t] = _solve_short(e, g, q, lam[rows_t])
+        else:
+            out[rows_t] = _solve_long(e, gram, gram64, eye, lam[rows_t], padded, index)
         pos = end
+    return out
+
+
+def _solve_short(e, g, q, lam) -> torch.Tensor:
+    """Rows with L < d entries by the push-through identity (see solve_rows); pads are zero
+    rows of ``e``, which decouple (their row of I + P D P^T is the identity's)."""
+    p = e @ q  # (rows, L, d)
+    pd = p / (g[None, None, :] + lam[:, None, None])
+    s = pd @ p.transpose(1, 2)
+    s.diagonal(dim1=1, dim2=2).add_(1.0)
+    t = torch.cholesky_solve(torch.ones(s.shape[0], s.shape[1], 1, dtype=s.dtype), torch.linalg.cholesky(s))
+    return (pd.transpose(1, 2) @ t).squeeze(-1) @ q.T
+
+
+def _solve_long(e, gram, gram64, eye, lam, padded, index) -> torch.Tensor:
+    """Rows with L >= d entries by the d x d Cholesky solve of the normal equations."""
+    a = e.transpose(1, 2) @ e + gram + lam[:, None, None] * eye
+    chol, info = torch.linalg.cholesky_ex(a)
+    out = torch.cholesky_solve(e.sum(dim=1).unsqueeze(-1), chol).squeeze(-1)
+    bad = torch.nonzero(info).ravel()
+    if bad.numel():
+        # float32 rounding of a system with a tiny L2 beside large factors can lose positive
+        # definiteness; assembled again in float64, the L2 keeps it positive definite
+        e64 = padded.double()[index[bad]]
+        a64 = e64.transpose(1, 2) @ e64 + gram64 + lam.double()[bad][:, None, None] * eye.double()
+        out[bad] = torch.cholesky_solve(e64.sum(dim=1).unsqueeze(-1), torch.linalg.cholesky(a64)).squeeze(-1).to(out.dtype)
     return out
 
 

@@ -179,9 +179,9 @@ TOPN_SEARCH = {
     "ease": {"lambda": Float(1.0, 1e4, 500.0, log=True, help="the L2 on B")},
     # iALS: Rendle et al. 2021 tune the unobserved weight and the L2 on log scales with the
     # frequency scaling (nu = 1) fixed; the dimension is capped by the d^3 per row of each solve
-    "ials": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["ials"]["dim"], help="factor dimension"),
+    "ials": {"dim": Choice((32, 64, 128, 256, 512), FACTOR_DEFAULTS["ials"]["dim"], help="factor dimension"),
              "alpha0": Float(1e-4, 1.0, FACTOR_DEFAULTS["ials"]["alpha0"], log=True, help="unobserved weight"),
-             "reg": Float(1e-5, 1.0, FACTOR_DEFAULTS["ials"]["reg"], log=True, help="L2, scaled by frequency")},
+             "reg": Float(1e-4, 1.0, FACTOR_DEFAULTS["ials"]["reg"], log=True, help="L2, scaled by frequency")},
     "bpr": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["bpr"]["dim"], help="factor dimension"),
             "reg": Float(1e-7, 1e-2, FACTOR_DEFAULTS["bpr"]["reg"], log=True, help="L2 per sampled triple"),
             "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling")},
@@ -210,6 +210,10 @@ class TopNFamily:
 
     def train_defaults(self, name: str) -> dict:
         return dict(FACTOR_TRAIN_DEFAULTS.get(name, {}))
+
+    def search_patience(self, name: str) -> int | None:
+        """iALS's own patience inside a search too (see search/space.py suggest)."""
+        return FACTOR_TRAIN_DEFAULTS["ials"]["patience"] if name == "ials" else None
 
     def search_names(self, name: str) -> set[str]:
         return {f"{name}/{k}" for k in TOPN_SEARCH[name]}

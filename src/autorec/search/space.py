@@ -52,7 +52,7 @@ TRAIN_SPACE: dict[str, dict[str, HParam]] = {
 WARM_START: dict[str, tuple[str, ...]] = {
     "rating": ("i-autorec", "biased-mf", "deep-autorec"),
     "ctr": ("deepfm", "dcn", "fm"),
-    "ranking": ("ease", "itemknn", "popularity"),
+    "ranking": ("ease", "ials", "itemknn", "popularity"),
 }
 
 # Below this many validation rows the search scores by cross-validation (cv="auto"): the
@@ -133,7 +133,11 @@ def suggest(trial_hp: HyperParameters, settings: SearchSettings, problem: Proble
     # a user fixes a training setting by the bare name or the scoped one
     train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{space}/{k}", spec))
              for k, spec in TRAIN_SPACE[space].items()}
-    train.update({"max_epochs": settings.max_epochs, "patience": settings.patience,
+    # a model whose own patience is shorter keeps it: an exact sweep (iALS) is not a noisy
+    # stochastic epoch, and waiting 15 sweeps past its peak only spends the budget
+    own = getattr(problem.family(model), "search_patience", lambda _name: None)(model)
+    patience = settings.patience if own is None else min(settings.patience, own)
+    train.update({"max_epochs": settings.max_epochs, "patience": patience,
                   "seed": settings.seed, "progress": False})
     # training settings the search does not tune but the user fixed (device, threads,
     # precision, ...) go to every trial as given
