@@ -147,3 +147,15 @@ def test_bad_parameters_say_what_is_wrong(split):
         TopNModel("ials", {"lambda": 3}).fit(split.train)
     with pytest.raises(ConfigError, match="unknown training setting"):
         TopNModel("bpr", train={"learning_rate": 0.1}).fit(split.train)
+
+
+def test_ials_unobserved_weight_is_relative_to_the_catalogue(split):
+    # alpha0 * n_items = unobserved * positives per user; an explicit alpha0 is used as it is
+    model = TopNModel("ials", {"dim": 4, "unobserved": 20.0}, train={"max_epochs": 1}).fit(split.train)
+    x = model.history_matrix_
+    per_user = x.nnz / (np.diff(x.indptr) > 0).sum()
+    assert model.hparams_["alpha0"] == pytest.approx(20.0 * per_user / x.shape[1])
+    fixed = TopNModel("ials", {"dim": 4, "alpha0": 0.05}, train={"max_epochs": 1}).fit(split.train)
+    assert fixed.hparams_["alpha0"] == 0.05
+    again = TopNModel("ials", model.hparams_, train={"max_epochs": 1}).fit(split.train)
+    np.testing.assert_array_equal(again.state_.item, model.state_.item)

@@ -208,3 +208,24 @@ def test_per_trial_time_limit_keeps_the_best_epoch_so_far(split, tmp_path):
     for t in study.trials:
         assert t.state == optuna.trial.TrialState.COMPLETE
         assert t.user_attrs.get("timed_out") is True and t.user_attrs["epochs"] < 500
+
+
+def test_a_configuration_already_trained_is_not_trained_again(tmp_path):
+    from autorec.problems import RankingProblem
+
+    rng = np.random.default_rng(0)
+    u, i = np.nonzero(rng.random((40, 25)) < 0.3)
+    data = Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
+    problem = RankingProblem(data, make_split(data, "loo", seed=0))
+    run_search(problem, settings(models=["popularity", "itemknn"], n_trials=6, fixed={"itemknn/neighbours": 10,
+                                                                                      "itemknn/shrink": 0.0}),
+               tmp_path / "dup")
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'dup' / 'study.db'}")
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 6
+    for model in ("popularity", "itemknn"):
+        runs = [t for t in done if t.user_attrs["model"] == model]
+        first = [t for t in runs if "duplicate_of" not in t.user_attrs]
+        assert len(first) == 1  # two configurations in all: each trained once
+        assert all(t.user_attrs["duplicate_of"] == first[0].number and t.value == first[0].value
+                   for t in runs if t is not first[0])

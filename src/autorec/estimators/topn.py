@@ -22,7 +22,8 @@ import torch
 
 from ..data import Interactions
 from ..errors import ConfigError
-from ..families import factors
+from ..families import factors, multvae
+from ..families.multvae import VAE_DEFAULTS
 from ..families.topn import TOPN_DESCRIPTIONS, TopNFamily, TopNState, check_params, fit_topn, is_factored
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..metrics.ranking import ranking_metrics
@@ -35,7 +36,8 @@ FORMAT_VERSION = 1
 
 
 class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
-    """``model``: ``popularity``, ``itemknn``, ``ease``, ``ials`` or ``bpr``; ``params``: its
+    """``model``: ``popularity``, ``itemknn``, ``ease``, ``ials``, ``bpr``, ``mult-vae`` or
+    ``mult-dae``; ``params``: its
     hyperparameters; ``positive``: None (every interaction is a positive) or a threshold
     (ratings >= it); ``train``: training settings of the models trained by epochs
     (`TrainConfig` keys: ``max_epochs``, ``patience``, ``lr``, ``batch_size``, ``seed``, ...)."""
@@ -85,7 +87,10 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         return self
 
     def _fit_factors(self, name, values, x, validation, on_epoch, deadline) -> None:
-        cfg = TrainConfig.resolve(self.train, TopNFamily().train_defaults(name))
+        defaults = TopNFamily().train_defaults(name)
+        if name in VAE_DEFAULTS:
+            defaults["batch_size"] = multvae.default_batch_size(x)
+        cfg = TrainConfig.resolve(self.train, defaults)
         if cfg.device not in ("auto", "cpu"):
             raise ConfigError(f"{name} trains on the CPU here; device {cfg.device!r} is not supported for it yet")
         val = None
@@ -93,13 +98,23 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             if validation.n_users != x.shape[0] or validation.n_items != x.shape[1]:
                 raise ConfigError("validation must share the training data's id space (parts of one split)")
             val = self._positives(validation)
-        module = factors.new_module(name, values, x.shape[0], x.shape[1], cfg.seed)
-        adapter = factors.adapter(name, module, x, val, values, cfg.seed)
+        popularity = np.asarray(x.sum(axis=0)).ravel()
+        if name == "ials":  # the unobserved weight for this catalogue, recorded with the model
+            values = {**values, "alpha0": factors.ials_alpha0(values, x)}
+        if name in VAE_DEFAULTS:
+            module = multvae.new_module(name, values, x.shape[1], cfg.seed)
+            adapter = multvae.MultVAEAdapter(name, module, x, val, values, cfg.seed)
+        else:
+            module = factors.new_module(name, values, x.shape[0], x.shape[1], cfg.seed)
+            adapter = factors.adapter(name, module, x, val, values, cfg.seed)
         self.history_ = engine_fit(adapter, cfg, on_epoch=on_epoch, deadline=deadline)
         self.train_config_ = cfg
         self.fit_seconds_ = self.history_.seconds
-        self.state_ = TopNState(name, values, np.asarray(x.sum(axis=0)).ravel(),
-                                user=module.user.detach().numpy().copy(), item=module.item.detach().numpy().copy())
+        if name in VAE_DEFAULTS:
+            self.state_ = TopNState(name, values, popularity, network=module.eval())
+        else:
+            self.state_ = TopNState(name, values, popularity, user=module.user.detach().numpy().copy(),
+                                    item=module.item.detach().numpy().copy())
 
     def _closed_form_record(self) -> None:
         # what a run folder records of training: a closed-form solve has no epochs and no
@@ -169,6 +184,8 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             tensors[f"{prefix}.indices"] = torch.from_numpy(m.indices.astype(np.int64))
         if st.dense is not None:
             tensors["b.dense"] = torch.from_numpy(np.ascontiguousarray(st.dense, dtype=np.float64))
+        if st.network is not None:
+            tensors.update({f"net.{k}": v for k, v in st.network.state_dict().items()})
         if st.factored:
             tensors["factors.user"] = torch.from_numpy(np.ascontiguousarray(st.user))
             tensors["factors.item"] = torch.from_numpy(np.ascontiguousarray(st.item))
@@ -208,13 +225,23 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             sparse = sp.csr_matrix((t["b.data"].numpy(), t["b.indices"].numpy(), t["b.indptr"].numpy()), shape=(n, n))
         user = t["factors.user"].numpy() if "factors.user" in t else None
         item = t["factors.item"].numpy() if "factors.item" in t else None
-        if is_factored(obj.model_) and (user is None or item is None):
+        if is_factored(obj.model_) and obj.model_ not in VAE_DEFAULTS and (user is None or item is None):
             raise ConfigError(f"{folder.path}: a {obj.model_} model needs its factor tensors")
         if ((dense is not None and dense.shape != (n, n)) or len(t["popularity"]) != n
                 or (item is not None and (item.shape[0] != n or user.shape != (shape[0], item.shape[1])))):
             raise ConfigError(f"{folder.path}: the model's matrices do not fit its {shape[0]:,} users x {n:,} items")
+        network = None
+        if obj.model_ in VAE_DEFAULTS:
+            weights = {k[len("net."):]: v for k, v in t.items() if k.startswith("net.")}
+            network = multvae.new_module(obj.model_, meta["hparams"], n, 0)
+            try:
+                network.load_state_dict(weights)
+            except RuntimeError as exc:
+                raise ConfigError(f"{folder.path}: the {obj.model_} weights do not fit its {n:,} items: "
+                                  f"{str(exc).splitlines()[0]}") from None
+            network.eval()
         obj.state_ = TopNState(obj.model_, dict(meta["hparams"]), t["popularity"].numpy(), dense=dense, sparse=sparse,
-                               user=user, item=item)
+                               user=user, item=item, network=network)
         obj.fit_seconds_ = meta.get("fit_seconds", 0.0)
         obj._closed_form_record()
         if "history" in meta:

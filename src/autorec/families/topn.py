@@ -26,14 +26,16 @@ import scipy.sparse as sp
 
 from ..errors import ConfigError
 from ..hparams import Choice, Float
-from . import factors
+from . import factors, multvae
 from .factors import FACTOR_DEFAULTS, FACTOR_DESCRIPTIONS, FACTOR_TRAIN_DEFAULTS, check_factor_params
+from .multvae import VAE_DEFAULTS, VAE_DESCRIPTIONS, VAE_TRAIN_DEFAULTS, check_vae_params
 
 TOPN_DESCRIPTIONS = {
     "popularity": "Popularity: items by their number of training interactions (the baseline)",
     "itemknn": "ItemKNN: item-based neighbours, cosine similarity with shrinkage (Sarwar et al. 2001)",
     "ease": "EASE (Steck 2019): closed-form linear item-item autoencoder, diag(B) = 0",
     **FACTOR_DESCRIPTIONS,
+    **VAE_DESCRIPTIONS,
 }
 
 #: defaults, and where they came from: EASE's lambda 500 is Steck's value for ML-20M and
@@ -58,6 +60,7 @@ class TopNState:
     sparse: sp.csr_matrix | None = None  # ItemKNN's B
     user: np.ndarray | None = None  # iALS / BPR user factors
     item: np.ndarray | None = None  # their item factors
+    network: "multvae.MultVAE | None" = None  # Mult-VAE / Mult-DAE (in eval mode)
 
     @property
     def factored(self) -> bool:
@@ -70,10 +73,18 @@ class TopNState:
             return self.user[np.asarray(users, dtype=np.int64)] @ self.item.T
         return self.scores(history[np.asarray(users, dtype=np.int64)])
 
+    def _network_scores(self, rows: sp.csr_matrix) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            return self.network(rows)[0].numpy()
+
     def scores(self, history: sp.csr_matrix) -> np.ndarray:
         """``history x B``: scores of every item for each row of a users x items 0/1 matrix."""
         if self.name == "popularity":
             return np.broadcast_to(self.popularity, (history.shape[0], len(self.popularity))).copy()
+        if self.network is not None:
+            return self._network_scores(history)
         if self.dense is not None:
             return np.asarray(history @ self.dense, dtype=np.float64)
         return np.asarray((history @ self.sparse).toarray(), dtype=np.float64)
@@ -92,13 +103,16 @@ def topn_names() -> list[str]:
 
 
 def is_factored(name: str) -> bool:
-    """Whether ``name`` is trained by epochs (iALS, BPR) rather than solved in closed form."""
-    return name in FACTOR_DEFAULTS
+    """Whether ``name`` is trained by epochs (iALS, BPR, Mult-VAE/DAE) rather than solved in
+    closed form."""
+    return name in FACTOR_DEFAULTS or name in VAE_DEFAULTS
 
 
 def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
-    if is_factored(name):
+    if name in FACTOR_DEFAULTS:
         return check_factor_params(name, params)
+    if name in VAE_DEFAULTS:
+        return check_vae_params(name, params)
     if name not in TOPN_DEFAULTS:
         raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DESCRIPTIONS)}")
     values = dict(TOPN_DEFAULTS[name])
@@ -180,8 +194,14 @@ TOPN_SEARCH = {
     # iALS: Rendle et al. 2021 tune the unobserved weight and the L2 on log scales with the
     # frequency scaling (nu = 1) fixed; the dimension is capped by the d^3 per row of each solve
     "ials": {"dim": Choice((32, 64, 128, 256, 512), FACTOR_DEFAULTS["ials"]["dim"], help="factor dimension"),
-             "alpha0": Float(1e-4, 1.0, FACTOR_DEFAULTS["ials"]["alpha0"], log=True, help="unobserved weight"),
+             "unobserved": Float(1.0, 1000.0, FACTOR_DEFAULTS["ials"]["unobserved"], log=True,
+                                 help="unobserved weight, relative to a user's positives"),
              "reg": Float(1e-4, 1.0, FACTOR_DEFAULTS["ials"]["reg"], log=True, help="L2, scaled by frequency")},
+    # Mult-VAE / DAE: Liang et al. fix 600-200-600 and tune beta (VAE) or lambda (DAE)
+    "mult-vae": {"beta_max": Float(0.05, 1.0, 0.2, log=True, help="the KL weight reached by annealing"),
+                 "dropout": Choice((0.2, 0.5, 0.7), 0.5, help="input dropout")},
+    "mult-dae": {"reg": Float(1e-5, 0.1, 0.005, log=True, help="L2 on the weights"),
+                 "dropout": Choice((0.2, 0.5, 0.7), 0.5, help="input dropout")},
     "bpr": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["bpr"]["dim"], help="factor dimension"),
             "reg": Float(1e-7, 1e-2, FACTOR_DEFAULTS["bpr"]["reg"], log=True, help="L2 per sampled triple"),
             "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling")},
@@ -209,6 +229,8 @@ class TopNFamily:
         return "topn-sgd" if name == "bpr" else "none"
 
     def train_defaults(self, name: str) -> dict:
+        if name in VAE_DEFAULTS:
+            return dict(VAE_TRAIN_DEFAULTS)
         return dict(FACTOR_TRAIN_DEFAULTS.get(name, {}))
 
     def search_patience(self, name: str) -> int | None:

@@ -103,6 +103,16 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         trial.set_user_attr("model", model)
         trial.set_user_attr("params", to_jsonable(params))
         trial.set_user_attr("train", to_jsonable(train))
+        twin = _same_configuration(study, trial)
+        if twin is not None:
+            # every fit is seeded, so the same configuration gives the same model: its value
+            # again, at no cost (TPE over a small categorical space draws repeats often)
+            trial.set_user_attr("duplicate_of", twin.number)
+            trial.set_user_attr("seconds", 0.0)
+            for key in ("epochs", "best_epoch", "threads"):
+                if key in twin.user_attrs:
+                    trial.set_user_attr(key, twin.user_attrs[key])
+            return twin.value
         started = time.perf_counter()
 
         def on_epoch(epoch: int, val: dict) -> None:
@@ -167,6 +177,19 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
             raise
     search_seconds = time.perf_counter() - t0
     return finalize(study, problem, settings, out, search_seconds, kept=kept, budget=budget)
+
+
+def _same_configuration(study: optuna.Study, trial: optuna.Trial):
+    """A finished trial with this trial's model, hyperparameters and training settings that ran
+    to its end (one cut short by a time limit might have done better with the time)."""
+    mine = {k: trial.user_attrs.get(k) for k in ("model", "params", "train")}
+    for other in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        attrs = other.user_attrs
+        if any(attrs.get(k) for k in ("duplicate_of", "timed_out", "stopped_by_budget")):
+            continue
+        if all(attrs.get(k) == v for k, v in mine.items()):
+            return other
+    return None
 
 
 def interrupts_check(_study: optuna.Study, _trial) -> None:

@@ -1,0 +1,164 @@
+"""Mult-VAE and Mult-DAE (Liang et al. 2018, "Variational autoencoders for collaborative
+filtering"): autoencoders of a user's whole 0/1 row with a multinomial likelihood over items.
+
+* Input: the row, L2-normalised, with dropout (keep 0.5 in the paper) while training.
+* Encoder ``n_items -> hidden -> latent`` (tanh); Mult-VAE's last encoder layer gives the
+  mean and log-variance of q(z | x), Mult-DAE's gives z itself.  Decoder ``latent -> hidden ->
+  n_items`` (tanh between), logits over items.
+* Loss per user: ``-sum_i x_i log softmax(logits)_i`` (the multinomial log-likelihood), plus for
+  the VAE ``beta * KL(q(z|x) || N(0, I))`` with beta annealed linearly from 0 by
+  ``1 / anneal_steps`` per training batch up to ``beta_max`` (the paper's partially
+  regularised objective, beta_max 0.2, 200,000 steps), plus for the DAE an L2 ``reg`` on the
+  weights.  Mean over the users of the batch.
+* Scores: the logits of the row (the VAE at the mean of z, no dropout), so a new user folds in
+  natively: the history is the row.
+
+The first layer reads the row as a sparse matrix (its cost is the row's entries, not the
+catalogue), the decoder's output layer is dense over items (the softmax needs every logit).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..errors import ConfigError
+from .factors import RankingValidation
+
+VAE_DESCRIPTIONS = {
+    "mult-vae": "Mult-VAE: variational autoencoder of the 0/1 row, multinomial likelihood (Liang et al. 2018)",
+    "mult-dae": "Mult-DAE: denoising autoencoder of the 0/1 row, multinomial likelihood (Liang et al. 2018)",
+}
+
+#: the paper's architecture and settings (600-200-600, dropout 0.5, beta_max 0.2 annealed over
+#: 200,000 steps, batch 500, Adam 1e-3); docs/topn.md says which were checked here
+VAE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "mult-vae": {"hidden": 600, "latent": 200, "dropout": 0.5, "beta_max": 0.2, "anneal_steps": 200_000},
+    "mult-dae": {"hidden": 600, "latent": 200, "dropout": 0.5, "reg": 0.005},  # the paper's 0.01 on |W|^2 / 2
+}
+VAE_TRAIN_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "batch_size": 500, "max_epochs": 200,
+                                      "patience": 10}
+
+
+def default_batch_size(x: sp.csr_matrix) -> int:
+    """The paper's 500 users per batch where there are enough users for 50 steps an epoch,
+    fewer (down to 32) below that: on ml-latest-small's 608 users a batch of 500 is one step
+    an epoch, and 30 epochs reached validation NDCG@20 0.126 against 0.171 at 32 (docs/topn.md)."""
+    users = int((np.diff(x.tocsr().indptr) > 0).sum())
+    return int(np.clip(users // 50, 32, 500))
+
+
+def check_vae_params(name: str, params: Mapping[str, Any] | None) -> dict:
+    values = dict(VAE_DEFAULTS[name])
+    unknown = sorted(set(params or {}) - set(values))
+    if unknown:
+        raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values)}")
+    values.update(params or {})
+    for key in ("hidden", "latent") + (("anneal_steps",) if name == "mult-vae" else ()):
+        v = values[key]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ConfigError(f"{name}: {key} must be a whole number >= 1, got {v!r}")
+        values[key] = int(v)
+    if not isinstance(values["dropout"], (int, float)) or not 0 <= values["dropout"] < 1:
+        raise ConfigError(f"{name}: dropout must be in [0, 1), got {values['dropout']!r}")
+    for key in ("beta_max",) if name == "mult-vae" else ("reg",):
+        v = values[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+            raise ConfigError(f"{name}: {key} must be a number >= 0, got {v!r}")
+        values[key] = float(v)
+    values["dropout"] = float(values["dropout"])
+    return values
+
+
+class MultVAE(torch.nn.Module):
+    def __init__(self, n_items: int, hidden: int, latent: int, dropout: float, variational: bool,
+                 seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.variational = variational
+        self.dropout = dropout
+        self.enc1 = torch.nn.Linear(n_items, hidden)
+        self.enc2 = torch.nn.Linear(hidden, 2 * latent if variational else latent)
+        self.dec1 = torch.nn.Linear(latent, hidden)
+        self.dec2 = torch.nn.Linear(hidden, n_items)
+        for layer in (self.enc1, self.enc2, self.dec1, self.dec2):  # Xavier, biases N(0, 0.001) as in the paper
+            torch.nn.init.xavier_uniform_(layer.weight)
+            torch.nn.init.normal_(layer.bias, std=0.001)
+        self.latent = latent
+
+    def forward(self, rows: sp.csr_matrix, generator: torch.Generator | None = None):
+        """Logits for each row, and the KL term of each (zero for the DAE)."""
+        rows = rows.tocsr().astype(np.float32)
+        if self.training and self.dropout > 0:
+            keep = torch.rand(rows.nnz, generator=generator) >= self.dropout
+            data = torch.from_numpy(rows.data) * keep / (1 - self.dropout)
+        else:
+            data = torch.from_numpy(rows.data)
+        # L2 normalisation of the row (after dropout, as in the paper's code)
+        row_of = torch.from_numpy(np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)))
+        norm = torch.zeros(rows.shape[0]).index_add_(0, row_of, data ** 2).sqrt().clamp_min(1e-12)
+        data = data / norm[row_of]
+        at = torch.from_numpy(np.vstack([np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)),
+                                         rows.indices]).astype(np.int64))
+        x = torch.sparse_coo_tensor(at, data, size=rows.shape, is_coalesced=True, check_invariants=False)
+        h = torch.tanh(torch.sparse.mm(x, self.enc1.weight.T) + self.enc1.bias)
+        h = self.enc2(h)
+        if self.variational:
+            mu, logvar = h[:, :self.latent], h[:, self.latent:]
+            if self.training:
+                eps = torch.randn(mu.shape, generator=generator)
+                z = mu + eps * torch.exp(0.5 * logvar)
+            else:
+                z = mu
+            kl = 0.5 * (torch.exp(logvar) + mu ** 2 - 1.0 - logvar).sum(dim=1)
+        else:
+            z = torch.tanh(h)
+            kl = torch.zeros(rows.shape[0])
+        return self.dec2(torch.tanh(self.dec1(z))), kl
+
+
+def new_module(name: str, values: Mapping[str, Any], n_items: int, seed: int) -> MultVAE:
+    return MultVAE(n_items, values["hidden"], values["latent"], values["dropout"], name == "mult-vae", seed)
+
+
+class MultVAEAdapter:
+    """The engine's gradient adapter: the examples are the users with a positive."""
+
+    metric = "ndcg@20"
+    direction = "maximize"
+
+    def __init__(self, name: str, module: MultVAE, x: sp.csr_matrix, validation: sp.csr_matrix | None,
+                 values: Mapping[str, Any], seed: int) -> None:
+        self.module, self.x, self.values, self.name = module, x.tocsr(), values, name
+        self.rows = np.flatnonzero(np.diff(self.x.indptr) > 0)
+        self.generator = torch.Generator().manual_seed(seed + 104729)
+        self.steps = 0
+        self._validation = RankingValidation(self.scores, self.x, validation)
+
+    def n_examples(self) -> int:
+        return len(self.rows)
+
+    def scores(self, users: np.ndarray) -> np.ndarray:
+        return self.module(self.x[np.asarray(users, dtype=np.int64)])[0].numpy()
+
+    def batch_loss(self, index: np.ndarray) -> torch.Tensor:
+        batch = self.x[self.rows[index]]
+        logits, kl = self.module(batch, self.generator)
+        target = torch.from_numpy(batch.toarray().astype(np.float32))
+        nll = -(torch.log_softmax(logits, dim=1) * target).sum(dim=1)
+        if self.name == "mult-vae":
+            beta = min(self.values["beta_max"], self.steps / self.values["anneal_steps"])
+            loss = (nll + beta * kl).sum()
+        else:
+            w = self.module
+            # the weights' L2 counted once per epoch: each batch carries its share of it
+            loss = nll.sum() + self.values["reg"] * len(index) * sum(
+                (p ** 2).sum() for p in (w.enc1.weight, w.enc2.weight, w.dec1.weight, w.dec2.weight))
+        self.steps += 1
+        return loss / len(self.rows)
+
+    def validate(self) -> dict[str, float] | None:
+        return self._validation()
