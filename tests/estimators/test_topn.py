@@ -49,9 +49,25 @@ def test_itemknn_is_shrunk_cosine_over_the_top_neighbours(data):
     np.testing.assert_allclose(model.score_users(np.arange(data.n_users)), x @ keep.T, atol=1e-10)
 
 
-@pytest.mark.parametrize("name", ["popularity", "itemknn", "ease"])
+def test_gfcf_is_its_linear_plus_ideal_low_pass_filter(data):
+    model = TopNModel("gf-cf", params={"k": 6, "alpha": 0.7}).fit(data)
+    x = data.csr().toarray().astype(float)
+    du, di = x.sum(1), x.sum(0)
+    r = x / np.sqrt(np.maximum(du, 1))[:, None] / np.sqrt(np.maximum(di, 1))[None, :]
+    r[:, di == 0] = 0
+    _, _, vt = np.linalg.svd(r)
+    v = vt[:6]  # the top 6 right singular vectors (up to sign, which V^T V does not see)
+    d_inv = np.where(di > 0, 1 / np.sqrt(np.maximum(di, 1)), 0)
+    want = x @ r.T @ r + 0.7 * (x * d_inv) @ v.T @ v * np.sqrt(di)
+    np.testing.assert_allclose(model.score_users(np.arange(data.n_users)), want, atol=1e-8)
+    with pytest.raises(ConfigError, match="gf-cf: k=30 singular vectors need more than 30 users and items"):
+        TopNModel("gf-cf", params={"k": 30}).fit(data)
+
+
+@pytest.mark.parametrize("name", ["popularity", "itemknn", "ease", "gf-cf"])
 def test_recommend_fold_in_save_and_load(data, name, tmp_path):
-    model = TopNModel(name, params={"lambda": 10.0} if name == "ease" else None).fit(data)
+    params = {"ease": {"lambda": 10.0}, "gf-cf": {"k": 5}}.get(name)
+    model = TopNModel(name, params=params).fit(data)
     user = data.user_ids[3]
     top = model.recommend(user, k=5)
     seen = set(data.item_ids[data.items[data.users == 3]].tolist())

@@ -184,6 +184,12 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             tensors[f"{prefix}.indices"] = torch.from_numpy(m.indices.astype(np.int64))
         if st.dense is not None:
             tensors["b.dense"] = torch.from_numpy(np.ascontiguousarray(st.dense, dtype=np.float64))
+        if st.norm is not None:
+            tensors["gfcf.norm.indptr"] = torch.from_numpy(st.norm.indptr.astype(np.int64))
+            tensors["gfcf.norm.indices"] = torch.from_numpy(st.norm.indices.astype(np.int64))
+            tensors["gfcf.norm.data"] = torch.from_numpy(st.norm.data.astype(np.float64))
+            tensors["gfcf.lowpass_in"] = torch.from_numpy(st.lowpass_in)
+            tensors["gfcf.lowpass_out"] = torch.from_numpy(st.lowpass_out)
         if st.network is not None:
             tensors.update({f"net.{k}": v for k, v in st.network.state_dict().items()})
         if st.factored:
@@ -240,8 +246,17 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
                 raise ConfigError(f"{folder.path}: the {obj.model_} weights do not fit its {n:,} items: "
                                   f"{str(exc).splitlines()[0]}") from None
             network.eval()
+        gfcf = {}
+        if obj.model_ == "gf-cf":
+            folder.require_tensors("gfcf.norm.indptr", "gfcf.norm.indices", "gfcf.norm.data", "gfcf.lowpass_in",
+                                   "gfcf.lowpass_out")
+            gfcf["norm"] = sp.csr_matrix((t["gfcf.norm.data"].numpy(), t["gfcf.norm.indices"].numpy(),
+                                          t["gfcf.norm.indptr"].numpy()), shape=shape)
+            gfcf["lowpass_in"], gfcf["lowpass_out"] = t["gfcf.lowpass_in"].numpy(), t["gfcf.lowpass_out"].numpy()
+            if gfcf["lowpass_in"].shape[0] != n or gfcf["lowpass_out"].shape != gfcf["lowpass_in"].T.shape:
+                raise ConfigError(f"{folder.path}: the gf-cf filters do not fit its {n:,} items")
         obj.state_ = TopNState(obj.model_, dict(meta["hparams"]), t["popularity"].numpy(), dense=dense, sparse=sparse,
-                               user=user, item=item, network=network)
+                               user=user, item=item, network=network, **gfcf)
         obj.fit_seconds_ = meta.get("fit_seconds", 0.0)
         obj._closed_form_record()
         if "history" in meta:

@@ -9,6 +9,11 @@ gradient steps, so no engine adapter: ``fit`` solves for B directly.
 * ``ease``: EASE (Steck 2019): ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1``,
   ``diag(B) = 0``: the closed-form minimiser of ``|X - XB|^2 + lambda |B|^2`` under
   ``diag(B) = 0``.  Dense in items (memory ``n_items^2`` floats): refused beyond ``max_items``.
+* ``gf-cf``: graph filtering (Shen et al. 2021, "How powerful is graph convolution for
+  recommendation?"): with ``R = D_U^-1/2 X D_I^-1/2`` (degree-normalised) and ``V`` its top
+  ``k`` right singular vectors, ``score(u) = x_u R^T R + alpha x_u D_I^-1/2 V^T V D_I^1/2``:
+  a linear low-pass filter plus an ideal one.  B is never formed: ``x_u R^T R`` is two sparse
+  products and the ideal filter two thin dense ones.
 
 Because scores come from a history row, every model here folds a new user in natively: the
 history is the row.  The factor models trained by epochs (iALS, BPR-MF) are in
@@ -18,7 +23,7 @@ history is the row.  The factor models trained by epochs (iALS, BPR-MF) are in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -34,6 +39,7 @@ TOPN_DESCRIPTIONS = {
     "popularity": "Popularity: items by their number of training interactions (the baseline)",
     "itemknn": "ItemKNN: item-based neighbours, cosine similarity with shrinkage (Sarwar et al. 2001)",
     "ease": "EASE (Steck 2019): closed-form linear item-item autoencoder, diag(B) = 0",
+    "gf-cf": "GF-CF (Shen et al. 2021): linear plus ideal low-pass graph filter of the item graph, closed form",
     **FACTOR_DESCRIPTIONS,
     **VAE_DESCRIPTIONS,
 }
@@ -45,6 +51,8 @@ TOPN_DEFAULTS: dict[str, dict[str, Any]] = {
     "popularity": {},
     "itemknn": {"neighbours": 100, "shrink": 10.0},
     "ease": {"lambda": 500.0, "max_items": 30_000},
+    # GF-CF's k 256 and alpha 0.3 are the paper's, one setting for all its datasets but one
+    "gf-cf": {"k": 256, "alpha": 0.3},
 }
 
 
@@ -61,6 +69,10 @@ class TopNState:
     user: np.ndarray | None = None  # iALS / BPR user factors
     item: np.ndarray | None = None  # their item factors
     network: "multvae.MultVAE | None" = None  # Mult-VAE / Mult-DAE (in eval mode)
+    norm: sp.csr_matrix | None = None  # GF-CF's degree-normalised R (users x items)
+    lowpass_in: np.ndarray | None = None  # GF-CF's D_I^-1/2 V^T (items x k)
+    lowpass_out: np.ndarray | None = None  # and V D_I^1/2 (k x items)
+    _gram: sp.csr_matrix | None = field(default=None, repr=False)  # GF-CF's R^T R, made on first use
 
     @property
     def factored(self) -> bool:
@@ -85,6 +97,12 @@ class TopNState:
             return np.broadcast_to(self.popularity, (history.shape[0], len(self.popularity))).copy()
         if self.network is not None:
             return self._network_scores(history)
+        if self.norm is not None:
+            h = sp.csr_matrix(history, dtype=np.float64)
+            if self._gram is None:  # R^T R once (Gowalla: 35M entries): 1.7x faster than two products a batch
+                self._gram = (self.norm.T @ self.norm).tocsr()
+            linear = (h @ self._gram).toarray()
+            return linear + float(self.params["alpha"]) * ((h @ self.lowpass_in) @ self.lowpass_out)
         if self.dense is not None:
             return np.asarray(history @ self.dense, dtype=np.float64)
         return np.asarray((history @ self.sparse).toarray(), dtype=np.float64)
@@ -129,6 +147,14 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
     if name == "ease":
         if not isinstance(values["lambda"], (int, float)) or not values["lambda"] > 0:
             raise ConfigError(f"ease: lambda must be a number > 0, got {values['lambda']!r}")
+    if name == "gf-cf":
+        k = values["k"]
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ConfigError(f"gf-cf: k must be a whole number >= 1, got {k!r}")
+        a = values["alpha"]
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not np.isfinite(a) or a < 0:
+            raise ConfigError(f"gf-cf: alpha must be a number >= 0, got {a!r}")
+        values["k"], values["alpha"] = int(k), float(a)
     return values
 
 
@@ -139,6 +165,8 @@ def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> T
     popularity = np.asarray(x.sum(axis=0)).ravel()
     if name == "popularity":
         return TopNState(name, values, popularity)
+    if name == "gf-cf":
+        return _fit_gfcf(values, x, popularity)
     if name == "ease":
         n = x.shape[1]
         if n > values["max_items"]:
@@ -168,6 +196,27 @@ def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> T
     return TopNState(name, values, popularity, sparse=sparse.T.tocsr())
 
 
+def _fit_gfcf(values: dict, x: sp.csr_matrix, popularity: np.ndarray) -> TopNState:
+    from scipy.sparse.linalg import svds
+
+    k = values["k"]
+    if k >= min(x.shape):
+        raise ConfigError(f"gf-cf: k={k} singular vectors need more than {k} users and items; this data has "
+                          f"{x.shape[0]:,} x {x.shape[1]:,} (lower k)")
+    user_deg = np.asarray(x.sum(axis=1)).ravel()
+    item_deg = popularity
+    inv_u = 1.0 / np.sqrt(np.maximum(user_deg, 1.0))
+    inv_i = np.where(item_deg > 0, 1.0 / np.sqrt(np.maximum(item_deg, 1.0)), 0.0)
+    norm = sp.csr_matrix(sp.diags(inv_u) @ x @ sp.diags(inv_i))
+    # ARPACK, started from a seeded vector: the same singular vectors on every run
+    v0 = np.random.default_rng(0).random(min(x.shape))
+    _, _, vt = svds(norm, k=k, v0=v0)
+    lowpass_in = (inv_i[:, None] * vt.T)  # D_I^-1/2 V^T
+    lowpass_out = vt * np.sqrt(item_deg)[None, :]  # V D_I^1/2
+    return TopNState("gf-cf", values, popularity, norm=norm, lowpass_in=np.ascontiguousarray(lowpass_in),
+                     lowpass_out=np.ascontiguousarray(lowpass_out))
+
+
 def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Each row's ``k`` largest entries (ties by lower column), the rest dropped."""
     rows, cols, vals = [], [], []
@@ -191,6 +240,8 @@ TOPN_SEARCH = {
     "itemknn": {"neighbours": Choice((10, 20, 50, 100, 200, 400), 100, help="neighbours kept per item"),
                 "shrink": Choice((0.0, 1.0, 10.0, 50.0, 100.0), 10.0, help="cosine shrinkage")},
     "ease": {"lambda": Float(1.0, 1e4, 500.0, log=True, help="the L2 on B")},
+    "gf-cf": {"k": Choice((64, 128, 256, 512), 256, help="singular vectors of the ideal low-pass filter"),
+              "alpha": Float(0.01, 3.0, 0.3, log=True, help="weight of the ideal filter")},
     # iALS: Rendle et al. 2021 tune the unobserved weight and the L2 on log scales with the
     # frequency scaling (nu = 1) fixed; the dimension is capped by the d^3 per row of each solve
     "ials": {"dim": Choice((32, 64, 128, 256, 512), FACTOR_DEFAULTS["ials"]["dim"], help="factor dimension"),
