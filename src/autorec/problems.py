@@ -389,7 +389,8 @@ class RankingProblem(_OnSplit):
     direction = "maximize"
     options = ("positive",)
     pointwise = False
-    ensembles = False
+    ensembles = False  # no per-row Caruana; the ranking ensemble instead (rank_ensembles)
+    rank_ensembles = True
     KS = (10, 20, 50, 100)
     validation_example = "loo, or lightgcn with a valid.txt"
 
@@ -421,10 +422,16 @@ class RankingProblem(_OnSplit):
     @staticmethod
     def _epoch_settings(model: str, train: Mapping[str, Any] | None) -> dict:
         """The training settings a model takes: the closed forms none (the search passes its
-        epochs and seed to every trial; they mean nothing to a solve)."""
-        from .families.topn import TOPN_DEFAULTS, is_factored
-
-        return dict(train or {}) if is_factored(str(model).strip().lower()) else {}
+        epochs and seed to every trial; they mean nothing to a solve, but a step setting given
+        for one is a mistake worth a line)."""
+        name = str(model).strip().lower()
+        if is_factored(name):
+            return dict(train or {})
+        stepped = sorted(set(train or {}) & {"lr", "batch_size", "optimizer", "weight_decay", "l2", "precision"})
+        if stepped:
+            raise ConfigError(f"{name} is solved in closed form, not trained by steps: the setting(s) "
+                              f"{', '.join(stepped)} do not apply to it")
+        return {}
 
     def load_estimator(self, path: Path) -> TopNModel:
         return TopNModel.load(path)
@@ -443,6 +450,23 @@ class RankingProblem(_OnSplit):
 
     def identity(self) -> dict:
         return {**super().identity(), "positive": self.positive}
+
+    # ------------------------------------------------------------------ the ranking ensemble
+    def validation_sample(self, n: int, seed: int) -> np.ndarray:
+        """Up to ``n`` validation users with a relevant item (sorted indices, seeded): the users
+        the ensemble's weights are chosen on."""
+        v = self.split.validation
+        keep = np.ones(len(v), dtype=bool) if self.positive is None else v.ratings >= float(self.positive)
+        users = np.unique(v.users[keep])
+        if len(users) > n:
+            users = np.sort(np.random.default_rng(seed).choice(users, size=n, replace=False))
+        return users.astype(np.int64)
+
+    def sample_metric(self, users: np.ndarray, block: np.ndarray) -> float:
+        """Validation NDCG@20 of ``block`` (scores of ``users`` x every item)."""
+        return metrics.ranking_metrics(lambda idx: block[np.searchsorted(users, idx)], self.split.train,
+                                       self.split.validation, k=(20,), users=users,
+                                       relevance_threshold=self.positive)[self.metric]
 
     def describe(self) -> str:
         what = "every interaction a positive" if self.positive is None else f"positives: ratings >= {self.positive:g}"

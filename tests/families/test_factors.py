@@ -91,7 +91,7 @@ def test_ials_fold_in_gives_a_training_user_its_own_row(split):
 
 def test_factor_models_learn_and_stop_on_validation(split):
     popularity = TopNModel("popularity").fit(split.train).evaluate(split.test)["ndcg@20"]
-    for name, train in (("ials", {"max_epochs": 15}), ("bpr", {"max_epochs": 60, "lr": 0.01, "batch_size": 256})):
+    for name, train in (("ials", {"max_epochs": 15, "min_delta": 0.0}), ("bpr", {"max_epochs": 60, "lr": 0.01, "batch_size": 256})):
         val = make_split(split.train, "user-80-20", seed=1)
         model = TopNModel(name, {"dim": 16}, train=train).fit(val.train, val.test)
         h = model.history_

@@ -58,11 +58,29 @@ def test_search_ranks_models_by_validation_ndcg(clicks, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     best = board.sort_values("val_ndcg@20", ascending=False).iloc[0]
     assert metrics["validation"]["ndcg@20"] == pytest.approx(best["val_ndcg@20"])
-    assert metrics["refit"] == "train+validation" and "ensemble" not in metrics
+    assert metrics["refit"] == "train+validation"
     assert autorec.load(out).recommend(0, k=3)
+    # the ranking ensemble: the best trial of each other model, standardised scores, weights
+    # chosen on validation users; built only when it beats the best single model there
+    ens = metrics.get("ensemble") or metrics["ensemble_considered"]
+    assert len(set(ens["models"])) == len(ens["models"]) >= 2 and ens["models"][0] == metrics["model"]
+    if "ensemble" in metrics:
+        assert ens["validation"]["ndcg@20"] > metrics["validation"]["ndcg@20"]
+        assert set(ens["test"]) >= {"recall@20", "ndcg@20", "map@20", "coverage@20"}
+        loaded = autorec.load(out / "ensemble")
+        assert loaded.evaluate(load_problem(str(clicks), None, "loo", 0).split.test, k=20)["ndcg@20"] == \
+            pytest.approx(ens["test"]["ndcg@20"])
+        assert loaded.recommend(history=[1, 2, 3], k=3)
 
 
 def test_cross_validation_is_refused_for_ranking(clicks, tmp_path):
     result = runner.invoke(cli_main.app, ["search", "--dataset", str(clicks), "--split", "loo", "--trials", "2",
                                           "--cv", "3", "--out", str(tmp_path / "cv")])
     assert isinstance(result.exception, ConfigError) and "--cv none" in str(result.exception)
+
+
+def test_a_step_setting_for_a_closed_form_is_refused(clicks, tmp_path):
+    result = runner.invoke(cli_main.app, ["train", "--dataset", str(clicks), "--model", "ease", "--set", "lr=0.1",
+                                          "--split", "loo", "--out", str(tmp_path / "lr")])
+    assert isinstance(result.exception, ConfigError)
+    assert "ease is solved in closed form, not trained by steps: the setting(s) lr do not apply" in str(result.exception)

@@ -3,6 +3,9 @@ selection returns), saved as a folder of member model folders plus ``ensemble.js
 
 Predictions are ``ensemble_predict(member predictions, weights)``, the same function the
 selection scored on validation, so the saved ensemble predicts exactly what was selected.
+For the ranking task the members' scores live on different scales (an ItemKNN sum of
+similarities, an iALS dot product), so each user's scores are standardised per member first
+(:func:`standardise_rows`: mean 0, standard deviation 1 over the items), then averaged.
 """
 
 from __future__ import annotations
@@ -31,6 +34,15 @@ def ensemble_predict(preds: np.ndarray, weights: np.ndarray) -> np.ndarray:
     if np.any(weights < 0) or weights.sum() <= 0:
         raise ConfigError("ensemble weights must be non-negative with a positive sum")
     return weights @ preds / weights.sum()
+
+
+def standardise_rows(scores: np.ndarray) -> np.ndarray:
+    """Each row (one user's scores of every item) to mean 0 and standard deviation 1; a
+    constant row becomes 0."""
+    s = np.asarray(scores, dtype=np.float64)
+    mean = s.mean(axis=-1, keepdims=True)
+    std = s.std(axis=-1, keepdims=True)
+    return (s - mean) / np.where(std > 0, std, 1.0)
 
 
 class Ensemble(TopNMixin):
@@ -95,11 +107,14 @@ class Ensemble(TopNMixin):
     def user_ids_(self) -> np.ndarray:
         return self.members[0].user_ids_
 
+    def _scale(self, scores: np.ndarray) -> np.ndarray:
+        return standardise_rows(scores) if self.task == "ranking" else scores
+
     def score_items(self, user_index: int) -> np.ndarray:
-        return self._average(lambda m: m.score_items(user_index))
+        return self._average(lambda m: self._scale(m.score_items(user_index)))
 
     def score_users(self, user_indices) -> np.ndarray:
-        return self._average(lambda m: m.score_users(user_indices).ravel()).reshape(len(user_indices), -1)
+        return self._average(lambda m: self._scale(m.score_users(user_indices)).ravel()).reshape(len(user_indices), -1)
 
     def _history_scores(self, history):
         seen = []
@@ -107,8 +122,23 @@ class Ensemble(TopNMixin):
         def member(m):
             scores, member_seen = m._history_scores(history)
             seen.append(member_seen)
-            return scores
+            return self._scale(scores)
         return self._average(member), np.unique(np.concatenate(seen))
+
+    def _fallback_scores(self) -> np.ndarray:
+        if self.task == "ranking":  # the members' own fallback: items by popularity
+            return self.members[0]._fallback_scores()
+        return super()._fallback_scores()
+
+    def evaluate(self, test, k=(10, 20, 50, 100), batch_size: int | None = None) -> dict[str, float]:
+        """Full-ranking metrics of a ranking ensemble (as `TopNModel.evaluate`)."""
+        from ..metrics.ranking import ranking_metrics
+
+        if self.task != "ranking":
+            raise ConfigError("evaluate(test, k) ranks; this ensemble predicts ratings or clicks")
+        first = self.members[0]
+        return ranking_metrics(self.score_users, first.seen_, test, k=k, batch_size=batch_size,
+                               relevance_threshold=None if first.positive is None else float(first.positive))
 
     def _known_user(self, u: int) -> bool:
         return any(bool(m.seen_users_[u]) for m in self.members)

@@ -50,7 +50,9 @@ FACTOR_DEFAULTS: dict[str, dict[str, Any]] = {
 
 #: training settings the factor models take unless told otherwise (TrainConfig keys)
 FACTOR_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "ials": {"max_epochs": 30, "patience": 3},
+    # an exact sweep's gains shrink geometrically: on Gowalla iALS gained 1e-4 NDCG@20 an epoch
+    # for ten epochs past its plateau; a gain under 0.001 does not count as one
+    "ials": {"max_epochs": 30, "patience": 3, "min_delta": 1e-3},
     "bpr": {"optimizer": "adam", "lr": 3e-3, "batch_size": 4096, "max_epochs": 200, "patience": 5},
 }
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..estimators.ensemble import ensemble_predict
 
-__all__ = ["caruana_ensemble", "EnsembleSelection", "ensemble_predict", "METRICS"]
+__all__ = ["caruana_ensemble", "ranking_ensemble", "EnsembleSelection", "ensemble_predict", "METRICS"]
 
 _EPS = 1e-15
 
@@ -150,3 +150,28 @@ def caruana_ensemble(
     best_size = int(np.argmin(scores)) + 1  # first minimum: the smallest best bag
     weights = np.bincount(np.asarray(picks[:best_size]), minlength=n_models).astype(np.int64)
     return EnsembleSelection(weights=weights, scores=scores, picks=picks, best_size=best_size, metric=metric)
+
+
+def ranking_ensemble(blocks: list[np.ndarray], score: Callable[[np.ndarray], float], max_size: int = 10
+                     ) -> EnsembleSelection:
+    """Caruana selection for rankings: ``blocks[m]`` is member m's standardised scores for a
+    sample of validation users (users x items), ``score(scores)`` the validation metric of a
+    combined block (higher is better: NDCG@20).  The bag starts empty and grows by the pick
+    whose average scores best, with replacement; the best bag along the path wins (its first
+    pick is the best single member, so it is never worse on the sample).  Ties go to the lower
+    index."""
+    if not blocks:
+        raise ConfigError("a ranking ensemble needs at least one member")
+    counts = np.zeros(len(blocks), dtype=np.float64)
+    total = np.zeros_like(blocks[0], dtype=np.float64)
+    best_counts, best_size, scores, picks = None, 0, [], []
+    for size in range(1, max_size + 1):
+        values = [score((total + b) / size) for b in blocks]
+        pick = int(np.argmax(values))  # first maximum: the lower index on a tie
+        counts[pick] += 1
+        total += blocks[pick]
+        scores.append(float(values[pick]))
+        picks.append(pick)
+        if best_counts is None or scores[-1] > scores[best_size - 1]:
+            best_counts, best_size = counts.copy(), size
+    return EnsembleSelection(weights=best_counts, scores=scores, picks=picks, best_size=best_size, metric="ndcg@20")

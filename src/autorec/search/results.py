@@ -18,13 +18,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ..errors import ConfigError
 from ..estimators import Ensemble
+from ..estimators.ensemble import standardise_rows
 from ..io import read_json, write_json_atomic
 from ..plots import plot_importances, plot_leaderboard, plot_optimization_history
 from ..problems import CrossValidated, Problem
 from ..runs import write_run
 from ..train.engine import History
 from .budget import Budget
-from .ensemble import caruana_ensemble
+from .ensemble import caruana_ensemble, ranking_ensemble
 from .settings import SearchSettings
 
 
@@ -160,6 +161,45 @@ def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, o
     return "ensemble", info
 
 
+RANKING_SAMPLE_USERS = 2_000  # validation users the ranking ensemble's weights are chosen on
+
+
+def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path,
+                           settings: SearchSettings, budget: Budget | None) -> tuple[str, dict]:
+    """Caruana selection over the members' per-user standardised scores, on a seeded sample of
+    validation users; kept only when it beats the best single model on ALL of validation with
+    more than one member.  With ``--refit-full`` its members are refit on train + validation
+    (their best epoch counts) before the one test evaluation."""
+    users = problem.validation_sample(RANKING_SAMPLE_USERS, settings.seed)
+    blocks = [standardise_rows(est.score_users(users)).astype(np.float32) for est, _ in fitted]
+    selection = ranking_ensemble(blocks, lambda block: problem.sample_metric(users, block))
+    del blocks
+    weights = np.asarray(selection.weights, dtype=np.float64)
+    info = {"members": [t.number for t in members], "models": [t.user_attrs["model"] for t in members],
+            "weights": weights.tolist(), "sample_users": int(len(users)),
+            f"sample_{problem.metric}_path": selection.scores}
+    best_single = float(fitted[0][1][problem.metric])
+    info[f"best_single_validation_{problem.metric}"] = best_single
+    keep = [i for i, w in enumerate(weights) if w > 0]
+    if len(keep) < 2:
+        info["note"] = "not built: the selection kept one model"
+        return "ensemble_considered", info
+    ensemble = Ensemble([fitted[i][0] for i in keep], weights[keep], [f"trial-{members[i].number}" for i in keep],
+                        task=problem.task)
+    info["validation"] = problem.evaluate(ensemble, "validation")
+    if not problem.better(info["validation"][problem.metric], best_single + 1e-12):
+        info["note"] = "not built: it does not beat the best single model on validation"
+        return "ensemble_considered", info
+    if settings.refit_full and not (budget is not None and budget.spent()):
+        ensemble = Ensemble([refit_full(problem, members[i]) for i in keep], weights[keep],
+                            [f"trial-{members[i].number}" for i in keep], task=problem.task)
+        info["refit"] = "train+validation"
+    info["test"] = problem.evaluate(ensemble, "test")
+    ensemble.save(out / "ensemble")
+    info["saved"] = str(out / "ensemble")
+    return "ensemble", info
+
+
 def write_plots(study: optuna.Study, board: pd.DataFrame, out: Path, problem: Problem) -> None:
     plot_optimization_history(study, out / "history.png", problem.metric, problem.direction)
     plot_importances(study, out / "importances.png")
@@ -210,6 +250,25 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     write_run(out, final, result)
 
     members, fitted = [best], [(best_est, best_val)]
+    if getattr(problem, "rank_ensembles", False) and settings.ensemble_size > 1:
+        # rankings: the best trial of each other model (trials of one model rank alike)
+        seen_models = {best.user_attrs["model"]}
+        for t in ranked[1:]:
+            if len(members) >= settings.ensemble_size:
+                break
+            if t.user_attrs["model"] in seen_models or t.user_attrs.get("duplicate_of") is not None:
+                continue
+            pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
+            if pair is not None:
+                seen_models.add(t.user_attrs["model"])
+                members.append(t)
+                fitted.append(pair)
+        if len(members) > 1:
+            key, info = build_ranking_ensemble(problem, members, fitted, out, settings, budget)
+            result[key] = info
+            write_json_atomic(out / "metrics.json", result)
+        write_plots(study, board, out, problem)
+        return result
     ensemble_size = settings.ensemble_size if getattr(problem, "ensembles", True) else 1
     for t in ranked[1: max(1, ensemble_size)]:
         # past the deadline, a member that would need retraining is left out
