@@ -8,14 +8,16 @@ ranked; Recall@20 and NDCG@20 over test positives.  Every library's model is sco
 autorec's `ranking_metrics` on the same matrices, so only the models differ.
 
 Models at their defaults, none tuned on these splits: autorec EASE lambda 500, ItemKNN 100
-neighbours shrink 10, iALS and BPR at the defaults of benchmarks/tune_topn_defaults.py (chosen
+neighbours shrink 10, GF-CF k 256 alpha 0.3 (the paper's), Mult-VAE and Mult-DAE at the
+paper's settings, iALS and BPR at the defaults of benchmarks/tune_topn_defaults.py (chosen
 on ml-latest-small's inner validation carve and a sparse subsample of it: the ml-latest-small
 rows here are therefore not untouched data for iALS and BPR; ML-100K is).  The epoch-trained
 models stop early on a per-user 80/20 carve of the training part (seed 1) and are then refit on
 the whole training part for their best epoch count, as `autorec search --refit-full` does.
-Cornac: MostPop, ItemKNN (k 20, cosine), EASE (lamb 500, posB), BPR (k 10, 100 epochs), its
-defaults.  implicit 0.7: AlternatingLeastSquares (100 factors, reg 0.01, alpha 1, 15 epochs)
-and BayesianPersonalizedRanking (100 factors, lr 0.01, reg 0.01, 100 epochs), its defaults.
+Cornac: MostPop, ItemKNN (k 20, cosine), EASE (lamb 500, posB), BPR (k 10, 100 epochs),
+VAECF (its Mult-VAE: k 10, one hidden layer of 20, beta 1, 100 epochs), its defaults.
+implicit 0.7: AlternatingLeastSquares (100 factors, reg 0.01, alpha 1, 15 epochs) and
+BayesianPersonalizedRanking (100 factors, lr 0.01, reg 0.01, 100 epochs), its defaults.
 
     python benchmarks/bench_topn_peers.py [--datasets ml-100k,ml-latest-small] [--splits user-80-20,loo]
 """
@@ -60,7 +62,8 @@ def cornac_rows(split, positive: float):
     for name, model in (("Cornac MostPop", cornac.models.MostPop()),
                         ("Cornac ItemKNN (k 20, cosine)", cornac.models.ItemKNN(verbose=False, seed=0)),
                         ("Cornac EASE (lamb 500)", cornac.models.EASE(verbose=False, seed=0)),
-                        ("Cornac BPR (k 10)", cornac.models.BPR(verbose=False, seed=0))):
+                        ("Cornac BPR (k 10)", cornac.models.BPR(verbose=False, seed=0)),
+                        ("Cornac VAECF (k 10, [20])", cornac.models.VAECF(verbose=False, seed=0))):
         t0 = time.perf_counter()
         model.fit(ds)
         seconds = time.perf_counter() - t0
@@ -135,11 +138,11 @@ def main() -> None:
                              "ndcg@20": ndcg, "train_seconds": round(seconds, 3), "users": users, **extra})
                 print(json.dumps(rows[-1]), flush=True)
 
-            for model in ("popularity", "itemknn", "ease"):
+            for model in ("popularity", "itemknn", "ease", "gf-cf"):
                 est = TopNModel(model, positive=4).fit(split.train)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], est.fit_seconds_, m["n_users"])
-            for model in ("ials", "bpr"):
+            for model in ("ials", "bpr", "mult-vae", "mult-dae"):
                 est, seconds, epochs = autorec_epoch_model(model, split)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], seconds, m["n_users"], epochs=epochs)

@@ -468,8 +468,17 @@ class RankingProblem(_OnSplit):
                                        self.split.validation, k=(20,), users=users,
                                        relevance_threshold=self.positive)[self.metric]
 
+    def _threshold(self) -> str:
+        """'>= 4', or '> 3' for a threshold just above 3 (``--positive '>3'``)."""
+        import math
+
+        below = math.nextafter(float(self.positive), -math.inf)
+        if float(repr(round(below, 6))) == below:
+            return f"> {below:g}"
+        return f">= {self.positive:g}"
+
     def describe(self) -> str:
-        what = "every interaction a positive" if self.positive is None else f"positives: ratings >= {self.positive:g}"
+        what = "every interaction a positive" if self.positive is None else f"positives: ratings {self._threshold()}"
         return f"{self.data!r}  split {self.split.describe()}; {what}"
 
     def run_info(self, estimator) -> dict:
@@ -480,18 +489,21 @@ TASK_PROBLEMS = {"rating": RatingProblem, "ctr": CTRProblem, "ranking": RankingP
 
 
 def load_problem(dataset: str, data_path: str | Path | None, split: str, seed: int,
-                 task: str | None = None, load_options: Mapping[str, Any] | None = None
-                 ) -> RatingProblem | CTRProblem | RankingProblem:
+                 task: str | None = None, load_options: Mapping[str, Any] | None = None,
+                 positive: float | None = None) -> RatingProblem | CTRProblem | RankingProblem:
     """Load a dataset, split it by the named protocol and wrap it in its task's problem.
 
     ``task`` (``rating`` | ``ctr`` | ``ranking``) is taken from the data when not given
-    (implicit feedback: ranking), and checked against it when given.  Predefined splits (``u1``...) find their files next to the dataset even when
+    (implicit feedback: ranking), and checked against it when given.  ``positive``: the rating
+    threshold of a ranking on ratings (``--positive``; default 4).  Predefined splits (``u1``...) find their files next to the dataset even when
     it was resolved from the cache or ``$AUTOREC_DATA_DIR``.
     """
     if task is not None and task not in TASK_PROBLEMS:
         raise ConfigError(f"--task must be one of {', '.join(TASK_PROBLEMS)}, got {task!r}")
     data = load_dataset(dataset, data_path=data_path, **dict(load_options or {}))
     if isinstance(data, FeatureTable):
+        if positive is not None:
+            raise ConfigError("--positive is for a ranking on ratings; this is CTR data (its label is the click)")
         if task == "rating":
             raise ConfigError(f"{dataset} is CTR data (label + features): pass --task ctr")
         return CTRProblem(data, split, seed=seed)
@@ -505,7 +517,12 @@ def load_problem(dataset: str, data_path: str | Path | None, split: str, seed: i
             where = Path(dataset)
     if data.implicit and task == "rating":
         raise ConfigError(f"{dataset} is implicit feedback (no ratings to predict): pass --task ranking")
+    if positive is not None and not (task == "ranking" or data.implicit):
+        raise ConfigError("--positive says which ratings are positives for a ranking: pass --task ranking too")
+    if positive is not None and data.implicit:
+        raise ConfigError(f"{dataset} is implicit feedback: every interaction is a positive, so --positive "
+                          "has nothing to choose")
     split_obj = make_split(data, split, seed=seed, data_path=where)
     if task == "ranking" or data.implicit:
-        return RankingProblem(data, split_obj)
+        return RankingProblem(data, split_obj, positive=positive)
     return RatingProblem(data, split_obj)

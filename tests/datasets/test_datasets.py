@@ -314,6 +314,12 @@ def test_duplicate_policies(tmp_path):
     assert sorted(last.ratings.tolist()) == [3.0, 5.0]  # the later timestamp (100) wins
     mean = load_ml100k(path, side_features=False, duplicates="mean")
     assert sorted(mean.ratings.tolist()) == [3.0, 3.5]
+    # count: implicit feedback, how many times; one row per pair, its latest timestamp
+    clicks = load_table(write(tmp_path / "c.csv", "u,i,t\n1,7,5\n2,7,6\n1,7,9\n1,8,1\n1,7,2\n"),
+                        user="u", item="i", timestamp="t", duplicates="count")
+    got = {(clicks.user_ids[u], clicks.item_ids[i]): (r, t) for u, i, r, t in
+           zip(clicks.users, clicks.items, clicks.ratings, clicks.timestamps)}
+    assert clicks.implicit and got == {(1, 7): (3.0, 9), (2, 7): (1.0, 6), (1, 8): (1.0, 1)}
     with pytest.raises(ConfigError, match="duplicates"):
         load_ml100k(path, side_features=False, duplicates="first")
 

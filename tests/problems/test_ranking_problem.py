@@ -84,3 +84,40 @@ def test_a_step_setting_for_a_closed_form_is_refused(clicks, tmp_path):
                                           "--split", "loo", "--out", str(tmp_path / "lr")])
     assert isinstance(result.exception, ConfigError)
     assert "ease is solved in closed form, not trained by steps: the setting(s) lr do not apply" in str(result.exception)
+
+
+def test_positive_option_parses_and_reaches_the_problem(tmp_path):
+    from autorec.cli.data_options import parse_positive
+
+    assert parse_positive(">=4") == 4.0 and parse_positive("4") == 4.0 and parse_positive(" >= 3.5 ") == 3.5
+    assert 3.5 < parse_positive(">3.5") < 3.5000001
+    for bad in ("abc", ">=", "<4", "inf"):
+        with pytest.raises(ConfigError, match="--positive"):
+            parse_positive(bad)
+    rng = np.random.default_rng(1)
+    u, i = np.nonzero(rng.random((40, 30)) < 0.4)
+    ratings = pd.DataFrame({"user": u, "item": i, "rating": rng.integers(1, 6, len(u))})
+    path = tmp_path / "ratings.csv"
+    ratings.to_csv(path, index=False)
+    out = tmp_path / "run"
+    result = runner.invoke(cli_main.app, ["train", "--dataset", str(path), "--task", "ranking", "--positive", ">3",
+                                          "--model", "itemknn", "--split", "user-80-20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert autorec.load(out).positive == pytest.approx(3.0) and autorec.load(out).positive > 3.0
+    assert "positives: ratings > 3" in " ".join(result.output.split())
+    result = runner.invoke(cli_main.app, ["train", "--dataset", str(path), "--positive", "4", "--model", "biased-mf",
+                                          "--out", str(tmp_path / "r")])
+    assert isinstance(result.exception, ConfigError) and "pass --task ranking too" in str(result.exception)
+
+
+def test_duplicates_option_counts_repeated_clicks(tmp_path):
+    path = tmp_path / "plays.csv"
+    rng = np.random.default_rng(2)
+    u, i = rng.integers(0, 30, 900), rng.integers(0, 20, 900)
+    pd.DataFrame({"user": u, "item": i}).to_csv(path, index=False)
+    result = runner.invoke(cli_main.app, ["train", "--dataset", str(path), "--model", "popularity", "--split", "loo",
+                                          "--out", str(tmp_path / "a")])
+    assert isinstance(result.exception, autorec.errors.DataError) and "duplicate (user, item) pair" in str(result.exception)
+    result = runner.invoke(cli_main.app, ["train", "--dataset", str(path), "--model", "popularity", "--split", "loo",
+                                          "--duplicates", "count", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import ConfigError
-from .data_options import ENCODING, ITEM_COL, RATING_COL, SEP, TIME_COL, USER_COL, table_options
+from .data_options import (DUPLICATES, ENCODING, ITEM_COL, POSITIVE, RATING_COL, SEP, TIME_COL, USER_COL,
+                           parse_positive, table_options)
 
 console = Console()
 
@@ -86,6 +87,8 @@ def search(
     time_col: Optional[str] = TIME_COL,
     sep: Optional[str] = SEP,
     encoding: Optional[str] = ENCODING,
+    duplicates: Optional[str] = DUPLICATES,
+    positive: Optional[str] = POSITIVE,
 ) -> None:
     """Search models and hyperparameters; write the leaderboard, the best model, the ensemble and plots."""
     started = time.monotonic()  # --time-budget counts from here: loading the data is part of the command
@@ -114,7 +117,8 @@ def search(
         if stored is not None and stored != seed:
             console.print(f"split seed {stored} (the study's); --seed {seed} seeds the sampler and the training")
     problem = load_problem(dataset, data_path, split, split_seed, task=task,
-                           load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding))
+                           load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding, duplicates),
+                           positive=parse_positive(positive))
     if task is None:
         problem_models = check_models(problem.task)
     chosen = problem_models or problem.default_models()

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .data_options import ENCODING, ITEM_COL, RATING_COL, SEP, TIME_COL, USER_COL, table_options
+from .data_options import (DUPLICATES, ENCODING, ITEM_COL, POSITIVE, RATING_COL, SEP, TIME_COL, USER_COL,
+                           parse_positive, table_options)
 
 console = Console(stderr=False)
 
@@ -33,6 +34,8 @@ def train(
     time_col: Optional[str] = TIME_COL,
     sep: Optional[str] = SEP,
     encoding: Optional[str] = ENCODING,
+    duplicates: Optional[str] = DUPLICATES,
+    positive: Optional[str] = POSITIVE,
 ) -> None:
     """Train one model, evaluate it once on the test part, and save it."""
     from ..families import get_family, tasks_of
@@ -43,7 +46,8 @@ def train(
     if not tasks_of(model):
         get_family(model)  # an unknown model fails before any data is read, naming the closest
     problem = load_problem(dataset, data_path, split, seed, task=task,
-                           load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding))
+                           load_options=table_options(user_col, item_col, rating_col, time_col, sep, encoding, duplicates),
+                           positive=parse_positive(positive))
     console.print(f"[bold]{problem.describe()}[/]")
     _, result = train_and_evaluate(problem, model, parsed, seed=seed, out=out, dataset_name=dataset)
     _print_result(result, problem.metric_names)

@@ -19,8 +19,10 @@ import scipy.sparse as sp
 
 from ..errors import ConfigError, DataError
 
-DuplicatePolicy = Literal["error", "last", "mean"]
-DUPLICATE_POLICIES: tuple[str, ...] = ("error", "last", "mean")
+DuplicatePolicy = Literal["error", "last", "mean", "count"]
+# count: one row per pair whose rating is how many times it occurred (implicit feedback: plays,
+# check-ins, purchases), at its first position, with its latest timestamp
+DUPLICATE_POLICIES: tuple[str, ...] = ("error", "last", "mean", "count")
 
 
 @dataclass(frozen=True, eq=False)
@@ -318,7 +320,8 @@ def _resolve_duplicates(users, items, ratings, timestamps, n_items, policy, src,
         first = int(np.flatnonzero(key == key[second])[0])
         raise DataError(
             f"duplicate (user, item) pair, first seen on line {first + line_offset}; "
-            "pass duplicates='last' (keep the latest by timestamp) or 'mean' to resolve it",
+            "pass duplicates='last' (keep the latest by timestamp), 'mean', or 'count' (implicit feedback: "
+            "how many times) to resolve it",
             path=src, line=second + line_offset,
             value=(raw_users.iloc[second], raw_items.iloc[second]), has_value=True,
         )
@@ -330,11 +333,11 @@ def _resolve_duplicates(users, items, ratings, timestamps, n_items, policy, src,
         keep = np.sort(order[last])
         return (users[keep], items[keep], ratings[keep],
                 None if timestamps is None else timestamps[keep])
-    # mean: one row per pair at the position of its first occurrence; the latest timestamp
+    # mean / count: one row per pair at the position of its first occurrence; the latest timestamp
     uniq, first_pos, inverse = np.unique(key, return_index=True, return_inverse=True)
     sums = np.bincount(inverse, weights=ratings.astype(np.float64))
     counts = np.bincount(inverse)
-    new_ratings = (sums / counts).astype(np.float32)
+    new_ratings = (counts if policy == "count" else sums / counts).astype(np.float32)
     new_ts = None
     if timestamps is not None:
         new_ts = np.full(len(uniq), np.iinfo(np.int64).min, dtype=np.int64)
