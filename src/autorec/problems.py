@@ -415,9 +415,10 @@ class RankingProblem(_OnSplit):
             deadline: float | None = None) -> TopNModel:
         positive = dict(options or {}).get("positive", self.positive)
         est = TopNModel(model, params=params, positive=positive, train=self._epoch_settings(model, train))
-        if full:  # train + validation, for a refit at the end
-            return est.fit(self.split.train.concat(self.split.validation), deadline=deadline)
-        return est.fit(self.split.train, self.split.validation, on_epoch=on_epoch, deadline=deadline)
+        if full:  # train + validation (and its users' fold-in parts), for a refit at the end
+            return est.fit(self.split.train_and_validation(), deadline=deadline)
+        return est.fit(self.split.train, self.split.validation, on_epoch=on_epoch, deadline=deadline,
+                       validation_fold_in=self.split.validation_fold_in)
 
     @staticmethod
     def _epoch_settings(model: str, train: Mapping[str, Any] | None) -> dict:
@@ -446,7 +447,8 @@ class RankingProblem(_OnSplit):
         p = self._part(part)
         if p is None or len(p) == 0:
             return {}
-        return estimator.evaluate(p, k=self.KS)  # every ranking metric at every K (metrics.ranking)
+        # every ranking metric at every K (metrics.ranking); held-out users folded in first
+        return estimator.evaluate(p, k=self.KS, fold_in=self.split.fold_in_of(part))
 
     def identity(self) -> dict:
         return {**super().identity(), "positive": self.positive}
@@ -462,9 +464,18 @@ class RankingProblem(_OnSplit):
             users = np.sort(np.random.default_rng(seed).choice(users, size=n, replace=False))
         return users.astype(np.int64)
 
+    def sample_scores(self, estimator, users: np.ndarray) -> np.ndarray:
+        """A member's scores of every item for validation ``users`` (folded in first when they
+        are held out)."""
+        fold = self.split.validation_fold_in
+        if fold is None:
+            return estimator.score_users(users)
+        return estimator.fold_in_scorer(fold)[1](users)
+
     def sample_metric(self, users: np.ndarray, block: np.ndarray) -> float:
         """Validation NDCG@20 of ``block`` (scores of ``users`` x every item)."""
-        return metrics.ranking_metrics(lambda idx: block[np.searchsorted(users, idx)], self.split.train,
+        seen = self.split.train if self.split.validation_fold_in is None else self.split.validation_fold_in
+        return metrics.ranking_metrics(lambda idx: block[np.searchsorted(users, idx)], seen,
                                        self.split.validation, k=(20,), users=users,
                                        relevance_threshold=self.positive)[self.metric]
 

@@ -121,3 +121,34 @@ def test_duplicates_option_counts_repeated_clicks(tmp_path):
     result = runner.invoke(cli_main.app, ["train", "--dataset", str(path), "--model", "popularity", "--split", "loo",
                                           "--duplicates", "count", "--out", str(tmp_path / "b")])
     assert result.exit_code == 0, result.output
+
+
+def test_strong_generalization_folds_held_out_users_in(clicks, tmp_path):
+    from autorec.metrics import ranking_metrics
+
+    problem = load_problem(str(clicks), None, "strong-80-10-10", 0)
+    split = problem.split
+    assert split.test_fold_in is not None and not set(split.test.users) & set(split.train.users)
+    for model, params in (("ease", {"lambda": 20.0}), ("ials", {"dim": 8}), ("mult-dae", {"hidden": 16, "latent": 4})):
+        est = problem.fit(model, params, {"max_epochs": 5})
+        got = problem.evaluate(est, "test")
+        # by hand: each test user's fold-in items are its history, one user at a time
+        users = np.unique(split.test.users)
+        by_hand = np.zeros((split.n_users, split.n_items))
+        for u in users:
+            items = split.test_fold_in.items[split.test_fold_in.users == u]
+            by_hand[u] = est._history_scores(list(est.item_ids_[items]))[0]
+        want = ranking_metrics(by_hand, split.test_fold_in, split.test, k=problem.KS)
+        assert got["n_users"] == len(users)
+        for key in ("recall@20", "ndcg@20", "map@10"):
+            assert got[key] == pytest.approx(want[key], abs=1e-6), (model, key)
+    with pytest.raises(ConfigError, match="bpr cannot fold in held-out users at every epoch"):
+        problem.fit("bpr", {}, {"max_epochs": 2})
+    # the search on a strong split: validation users folded in, ensemble included
+    out = tmp_path / "strong"
+    result = runner.invoke(cli_main.app, ["search", "--dataset", str(clicks), "--split", "strong-80-10-10",
+                                          "--models", "ease,ials,itemknn", "--trials", "4", "--refit-full",
+                                          "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["n_users"] == len(np.unique(split.test.users))

@@ -84,13 +84,15 @@ def check_partition(data: Interactions, split: Split) -> None:
     idx = [split.train_index, split.test_index]
     if split.validation is not None:
         idx.append(split.validation_index)
+    folds = [(p, getattr(split, f"{name}_index")) for name, p in split.fold_in_parts()]  # strong generalisation
+    idx += [i for _, i in folds]
     allidx = np.concatenate(idx)
     assert np.array_equal(np.sort(allidx), np.arange(len(data)))  # each row exactly once
-    got = np.sort(np.concatenate([keys(data, p) for _, p in split.parts()]))
+    got = np.sort(np.concatenate([keys(data, p) for _, p in [*split.parts(), *split.fold_in_parts()]]))
     assert np.array_equal(got, keys(data))
-    for (_, part), index in zip(split.parts(), [split.train_index]
-                                + ([split.validation_index] if split.validation else [])
-                                + [split.test_index]):
+    for (_, part), index in [*zip(split.parts(), [split.train_index]
+                                  + ([split.validation_index] if split.validation else [])
+                                  + [split.test_index]), *(((None, p), i) for p, i in folds)]:
         assert np.all(np.diff(index) > 0)
         assert np.array_equal(part.users, data.users[index])
         assert np.array_equal(part.items, data.items[index])
@@ -584,3 +586,33 @@ def test_ml100k_random_90_10_sizes(data_dir):
     assert len(s.test) == 10_000
     assert len(s.train) + len(s.validation) == 90_000 and len(s.validation) == 9_000
     check_partition(data, s)
+
+
+# ---------------------------------------------------------------------------- strong generalisation
+@PROPS
+@given(interactions(), st.sampled_from([0.1, 0.25]), st.sampled_from([0.5, 0.8]), seeds)
+def test_strong_generalization_holds_out_users(data, share, fold_in, seed):
+    from autorec.splits.protocols import strong_generalization
+
+    try:
+        s = strong_generalization(data, validation=share, test=share, fold_in=fold_in, seed=seed)
+    except DataError as exc:
+        assert "too few to hold out" in str(exc)
+        return
+    # every row in exactly one of the five parts
+    idx = np.concatenate([s.train_index, s.validation_index, s.test_index, s.validation_fold_in_index,
+                          s.test_fold_in_index])
+    assert np.array_equal(np.sort(idx), np.arange(len(data)))
+    train_users = set(s.train.users.tolist())
+    for part, fold in ((s.validation, s.validation_fold_in), (s.test, s.test_fold_in)):
+        held = set(part.users.tolist())
+        assert held and not held & train_users  # held-out users never train
+        assert held == set(fold.users.tolist())  # each has a fold-in part and an evaluation part
+        c = data.user_counts()
+        for u in held:
+            assert (fold.users == u).sum() == np.clip(half_up(fold_in * c[u]), 1, max(c[u] - 1, 1))
+    assert not set(s.validation.users.tolist()) & set(s.test.users.tolist())
+    again = strong_generalization(data, validation=share, test=share, fold_in=fold_in, seed=seed)
+    assert np.array_equal(again.test_fold_in_index, s.test_fold_in_index) and same_split(s, again)
+    # a refit on train + validation takes the validation users whole
+    assert len(s.train_and_validation()) == len(s.train) + len(s.validation) + len(s.validation_fold_in)

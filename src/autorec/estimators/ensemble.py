@@ -130,14 +130,24 @@ class Ensemble(TopNMixin):
             return self.members[0]._fallback_scores()
         return super()._fallback_scores()
 
-    def evaluate(self, test, k=(10, 20, 50, 100), batch_size: int | None = None) -> dict[str, float]:
-        """Full-ranking metrics of a ranking ensemble (as `TopNModel.evaluate`)."""
+    def evaluate(self, test, k=(10, 20, 50, 100), batch_size: int | None = None, fold_in=None) -> dict[str, float]:
+        """Full-ranking metrics of a ranking ensemble (as `TopNModel.evaluate`, ``fold_in``
+        included)."""
         from ..metrics.ranking import ranking_metrics
 
         if self.task != "ranking":
             raise ConfigError("evaluate(test, k) ranks; this ensemble predicts ratings or clicks")
         first = self.members[0]
-        return ranking_metrics(self.score_users, first.seen_, test, k=k, batch_size=batch_size,
+        if fold_in is None:
+            seen, scores = first.seen_, self.score_users
+        else:
+            scorers = [m.fold_in_scorer(fold_in)[1] for m in self.members]
+            seen = first.fold_in_scorer(fold_in)[0]
+
+            def scores(users):
+                each = np.stack([standardise_rows(score(users)).ravel() for score in scorers])
+                return ensemble_predict(each, self.weights).reshape(len(users), -1)
+        return ranking_metrics(scores, seen, test, k=k, batch_size=batch_size,
                                relevance_threshold=None if first.positive is None else float(first.positive))
 
     def _known_user(self, u: int) -> bool:

@@ -56,10 +56,12 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
                              shape=(data.n_users, data.n_items))
 
     def fit(self, train: Interactions, validation: Interactions | None = None, on_epoch=None,
-            deadline: float | None = None) -> "TopNModel":
+            deadline: float | None = None, validation_fold_in: Interactions | None = None) -> "TopNModel":
         """Fit on ``train``'s positives.  The closed forms are solved (``validation`` unused);
-        iALS and BPR train by epochs, stopping early on ``validation``'s NDCG@20 when given
-        (``on_epoch`` and ``deadline`` as in :meth:`autorec.Recommender.fit`)."""
+        iALS, BPR and the autoencoders train by epochs, stopping early on ``validation``'s
+        NDCG@20 when given (``on_epoch`` and ``deadline`` as in :meth:`autorec.Recommender.fit`).
+        ``validation_fold_in``: the validation users' histories when they are not in ``train``
+        (strong generalisation); each epoch folds them in before ranking."""
         name = str(self.model).strip().lower()
         values = check_params(name, self.params)
         if self.positive is not None and not isinstance(self.positive, (int, float)):
@@ -71,7 +73,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             raise ConfigError(f"no training interaction is a positive (ratings >= {self.positive})")
         t0 = time.perf_counter()
         if is_factored(name):
-            self._fit_factors(name, values, x, validation, on_epoch, deadline)
+            self._fit_factors(name, values, x, validation, on_epoch, deadline, validation_fold_in)
         else:
             if self.train:  # a closed form has no epochs: a setting given here would be ignored
                 TrainConfig.resolve(self.train)
@@ -86,7 +88,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         self.seen_users_ = np.diff(self.seen_.indptr) > 0
         return self
 
-    def _fit_factors(self, name, values, x, validation, on_epoch, deadline) -> None:
+    def _fit_factors(self, name, values, x, validation, on_epoch, deadline, validation_fold_in=None) -> None:
         defaults = TopNFamily().train_defaults(name)
         if name in VAE_DEFAULTS:
             defaults["batch_size"] = multvae.default_batch_size(x)
@@ -98,15 +100,20 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             if validation.n_users != x.shape[0] or validation.n_items != x.shape[1]:
                 raise ConfigError("validation must share the training data's id space (parts of one split)")
             val = self._positives(validation)
+        fold = None
+        if val is not None and validation_fold_in is not None:
+            seen = validation_fold_in.csr()
+            fold = (self._positives(validation_fold_in),
+                    sp.csr_matrix((np.ones(seen.nnz), seen.indices, seen.indptr), shape=seen.shape))
         popularity = np.asarray(x.sum(axis=0)).ravel()
         if name == "ials":  # the unobserved weight for this catalogue, recorded with the model
             values = {**values, "alpha0": factors.ials_alpha0(values, x)}
         if name in VAE_DEFAULTS:
             module = multvae.new_module(name, values, x.shape[1], cfg.seed)
-            adapter = multvae.MultVAEAdapter(name, module, x, val, values, cfg.seed)
+            adapter = multvae.MultVAEAdapter(name, module, x, val, values, cfg.seed, fold_in=fold)
         else:
             module = factors.new_module(name, values, x.shape[0], x.shape[1], cfg.seed)
-            adapter = factors.adapter(name, module, x, val, values, cfg.seed)
+            adapter = factors.adapter(name, module, x, val, values, cfg.seed, fold_in=fold)
         self.history_ = engine_fit(adapter, cfg, on_epoch=on_epoch, deadline=deadline)
         self.train_config_ = cfg
         self.fit_seconds_ = self.history_.seconds
@@ -165,14 +172,25 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, test: Interactions, k: int | Sequence[int] = (10, 20, 50, 100),
-                 batch_size: int | None = None) -> dict[str, float]:
+                 batch_size: int | None = None, fold_in: Interactions | None = None) -> dict[str, float]:
         """Full-ranking metrics on ``test`` (one id space with the training data): every item
-        ranked, each user's training items excluded; test positives by ``positive``."""
+        ranked, each user's training items excluded; test positives by ``positive``.  With
+        ``fold_in`` (strong generalisation: the test users' other interactions) each user is
+        folded in from its positives there and ranked with those items excluded."""
         self._check_fitted()
-        if test.n_items != len(self.item_ids_) or test.n_users != len(self.user_ids_):
-            raise ConfigError("test must share the training data's id space (parts of one split)")
-        return ranking_metrics(self.score_users, self.seen_, test, k=k, batch_size=batch_size,
+        for part in (test, fold_in):
+            if part is not None and (part.n_items != len(self.item_ids_) or part.n_users != len(self.user_ids_)):
+                raise ConfigError("test must share the training data's id space (parts of one split)")
+        seen, scores = (self.seen_, self.score_users) if fold_in is None else self.fold_in_scorer(fold_in)
+        return ranking_metrics(scores, seen, test, k=k, batch_size=batch_size,
                                relevance_threshold=None if self.positive is None else float(self.positive))
+
+    def fold_in_scorer(self, fold_in: Interactions):
+        """(the fold-in items as a users x items matrix, ``scores(users)`` from their positives)."""
+        history = self._positives(fold_in)
+        seen = fold_in.csr()
+        seen = sp.csr_matrix((np.ones(seen.nnz), seen.indices, seen.indptr), shape=seen.shape)
+        return seen, lambda users: self.state_.score_histories(history[np.asarray(users, dtype=np.int64)])
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

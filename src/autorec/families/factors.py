@@ -234,9 +234,20 @@ class _FactorAdapter:
     metric = "ndcg@20"
     direction = "maximize"
 
-    def _init_validation(self, module: FactorModule, train: sp.csr_matrix, validation: sp.csr_matrix | None) -> None:
+    def _init_validation(self, module: FactorModule, train: sp.csr_matrix, validation: sp.csr_matrix | None,
+                         fold_in=None) -> None:
+        """``fold_in``: (positives, seen) of validation users who are not in ``train`` (strong
+        generalisation): their rows are folded in by ``fold_in_rows`` at every validation."""
         self.module = module
-        self._validation = RankingValidation(lambda users: module.scores(users).numpy(), train, validation)
+        if fold_in is None:
+            self._validation = RankingValidation(lambda users: module.scores(users).numpy(), train, validation)
+        else:
+            history, seen = fold_in
+            self._validation = RankingValidation(lambda users: self.fold_in_rows(history[users]), seen, validation)
+
+    def fold_in_rows(self, rows: sp.csr_matrix) -> np.ndarray:
+        raise ConfigError(f"{type(self).__name__[:-len('Adapter')].lower()} cannot fold in held-out users at every "
+                          "epoch (it fits each one by L-BFGS); use a split whose validation users are in train")
 
     def validate(self) -> dict[str, float] | None:
         return self._validation()
@@ -246,8 +257,9 @@ class IALSAdapter(_FactorAdapter):
     """The engine's sweep adapter for iALS: one epoch = items solved, then users."""
 
     def __init__(self, module: FactorModule, x: sp.csr_matrix, validation: sp.csr_matrix | None,
-                 params: Mapping[str, Any]) -> None:
-        self._init_validation(module, x, validation)
+                 params: Mapping[str, Any], fold_in=None) -> None:
+        self._init_validation(module, x, validation, fold_in)
+        self.params = params
         self.x, self.xt = x.tocsr(), x.T.tocsr()
         self.alpha0 = params["alpha0"]  # resolved by the estimator (ials_alpha0)
         n_users, n_items = x.shape
@@ -255,6 +267,13 @@ class IALSAdapter(_FactorAdapter):
                                          params["reg_exponent"])
         self.item_lambdas = ials_lambdas(np.diff(self.xt.indptr), n_users, self.alpha0, params["reg"],
                                          params["reg_exponent"])
+
+    def fold_in_rows(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Held-out users' scores: their rows solved against the current item factors."""
+        item = self.module.item.data
+        lam = ials_lambdas(np.diff(rows.indptr), item.shape[0], self.alpha0, self.params["reg"],
+                           self.params["reg_exponent"])
+        return (solve_rows(rows, item, self.alpha0, lam) @ item.T).numpy()
 
     def sweep(self) -> float:
         m = self.module
@@ -267,7 +286,9 @@ class BPRAdapter(_FactorAdapter):
     """The engine's gradient adapter for BPR-MF: the examples are the positives."""
 
     def __init__(self, module: FactorModule, x: sp.csr_matrix, validation: sp.csr_matrix | None,
-                 params: Mapping[str, Any], seed: int) -> None:
+                 params: Mapping[str, Any], seed: int, fold_in=None) -> None:
+        if fold_in is not None:
+            self.fold_in_rows(None)  # refuses, with the reason
         self._init_validation(module, x, validation)
         coo = x.tocoo()
         self.users = coo.row.astype(np.int64)
@@ -300,10 +321,10 @@ def new_module(name: str, values: Mapping[str, Any], n_users: int, n_items: int,
 
 
 def adapter(name: str, module: FactorModule, x: sp.csr_matrix, validation: sp.csr_matrix | None,
-            values: Mapping[str, Any], seed: int):
+            values: Mapping[str, Any], seed: int, fold_in=None):
     if name == "ials":
-        return IALSAdapter(module, x, validation, values)
-    return BPRAdapter(module, x, validation, values, seed)
+        return IALSAdapter(module, x, validation, values, fold_in)
+    return BPRAdapter(module, x, validation, values, seed, fold_in)
 
 
 def fold_in_user(name: str, values: Mapping[str, Any], item_factors: np.ndarray, items: np.ndarray) -> np.ndarray:

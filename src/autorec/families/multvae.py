@@ -131,12 +131,17 @@ class MultVAEAdapter:
     direction = "maximize"
 
     def __init__(self, name: str, module: MultVAE, x: sp.csr_matrix, validation: sp.csr_matrix | None,
-                 values: Mapping[str, Any], seed: int) -> None:
+                 values: Mapping[str, Any], seed: int, fold_in=None) -> None:
         self.module, self.x, self.values, self.name = module, x.tocsr(), values, name
         self.rows = np.flatnonzero(np.diff(self.x.indptr) > 0)
         self.generator = torch.Generator().manual_seed(seed + 104729)
         self.steps = 0
-        self._validation = RankingValidation(self.scores, self.x, validation)
+        if fold_in is None:
+            self._validation = RankingValidation(self.scores, self.x, validation)
+        else:  # held-out validation users (strong generalisation): their rows are the input
+            history, seen = fold_in
+            self._validation = RankingValidation(lambda users: self.module(history[users])[0].numpy(), seen,
+                                                 validation)
 
     def n_examples(self) -> int:
         return len(self.rows)

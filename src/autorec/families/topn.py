@@ -107,6 +107,25 @@ class TopNState:
             return np.asarray(history @ self.dense, dtype=np.float64)
         return np.asarray((history @ self.sparse).toarray(), dtype=np.float64)
 
+    def score_histories(self, rows: sp.csr_matrix) -> np.ndarray:
+        """Scores of every item for users known only by their positives (the rows of a 0/1
+        users x items matrix): natively for the closed forms and the autoencoders, by iALS's
+        exact row solves (batched), by BPR's fold-in fit per row."""
+        rows = sp.csr_matrix(rows)
+        if not self.factored:
+            return self.scores(rows)
+        if self.name == "ials":
+            import torch
+
+            item = torch.from_numpy(np.ascontiguousarray(self.item, dtype=np.float64))
+            lam = factors.ials_lambdas(np.diff(rows.indptr), len(self.popularity), self.params["alpha0"],
+                                       self.params["reg"], self.params["reg_exponent"])
+            users = factors.solve_rows(rows, item, self.params["alpha0"], lam).numpy()
+            return (users @ self.item.T.astype(np.float64)).astype(self.item.dtype)
+        return np.stack([self.fold_in(rows.indices[rows.indptr[r]:rows.indptr[r + 1]]) if rows.indptr[r + 1] >
+                         rows.indptr[r] else np.zeros(len(self.popularity), dtype=self.item.dtype)
+                         for r in range(rows.shape[0])])
+
     def fold_in(self, items: np.ndarray) -> np.ndarray:
         """Scores of every item for a new user whose positives are the item indices ``items``."""
         if self.factored:

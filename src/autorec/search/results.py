@@ -171,7 +171,7 @@ def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted:
     more than one member.  With ``--refit-full`` its members are refit on train + validation
     (their best epoch counts) before the one test evaluation."""
     users = problem.validation_sample(RANKING_SAMPLE_USERS, settings.seed)
-    blocks = [standardise_rows(est.score_users(users)).astype(np.float32) for est, _ in fitted]
+    blocks = [standardise_rows(problem.sample_scores(est, users)).astype(np.float32) for est, _ in fitted]
     selection = ranking_ensemble(blocks, lambda block: problem.sample_metric(users, block))
     del blocks
     weights = np.asarray(selection.weights, dtype=np.float64)

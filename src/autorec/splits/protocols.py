@@ -13,6 +13,7 @@ cut instead takes both fractions of the whole (latest ``test``, then the next la
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from typing import Sequence
 
@@ -327,3 +328,49 @@ def split_rows(n_rows: int, test: float = 0.1, validation: float = 0.1, seed: in
     perm = np.random.default_rng(seed).permutation(n_rows)
     parts = _three_way(perm, test, validation)
     return tuple(np.sort(p).astype(np.int64) for p in parts)  # type: ignore[return-value]
+
+
+def strong_generalization(data: Interactions, validation: float = 0.1, test: float = 0.1, fold_in: float = 0.8,
+                          seed: int = 0, min_interactions: int = 2, *, name: str | None = None) -> Split:
+    """Strong generalisation (Liang et al. 2018): users, not ratings, are held out.
+
+    Of the users with at least ``min_interactions`` rows, a random ``test`` share become test
+    users and a ``validation`` share validation users; every other user (and every user with
+    fewer rows) is a training user, all of whose rows are train.  Each held-out user's rows are
+    cut at random: ``round(fold_in * c)`` (at least one, and at least one left) into its fold-in
+    part, the rest into ``validation`` / ``test``.  A model trains on the training users only
+    and meets a held-out user through its fold-in part."""
+    validation = _check_fraction("validation", validation, allow_zero=False)
+    test = _check_fraction("test", test, allow_zero=False)
+    fold_in = _check_fraction("fold_in", fold_in, allow_zero=False)
+    seed = _check_seed(seed)
+    min_interactions = _check_count("min_interactions", min_interactions, minimum=2)
+    rng = np.random.default_rng(seed)
+    counts = data.user_counts()
+    eligible = np.flatnonzero(counts >= min_interactions)
+    perm = eligible[rng.permutation(len(eligible))]
+    n_test = _round_half_up(test * len(eligible))
+    n_val = _round_half_up(validation * len(eligible))
+    name = name or f"strong(validation={validation:g}, test={test:g}, fold_in={fold_in:g})"
+    if n_test == 0 or n_val == 0 or n_test + n_val >= len(eligible):
+        raise DataError(f"split {name!r} of {data.name or 'the data'}: {len(eligible):,} users with at least "
+                        f"{min_interactions} interactions are too few to hold out {test:g} and {validation:g} of them")
+    role = np.zeros(data.n_users, dtype=np.int8)  # 0 train, 1 validation, 2 test
+    role[perm[:n_test]] = 2
+    role[perm[n_test:n_test + n_val]] = 1
+    key = rng.random(len(data))
+    rank = _rank_in_group(data.users, np.lexsort((key, data.users)))
+    keep = np.clip(_round_half_up(fold_in * counts), 1, np.maximum(counts - 1, 1))  # fold-in rows per user
+    row_role = role[data.users]
+    in_fold = rank < keep[data.users]
+    parts = {
+        "train": np.flatnonzero(row_role == 0),
+        "validation": np.flatnonzero((row_role == 1) & ~in_fold),
+        "test": np.flatnonzero((row_role == 2) & ~in_fold),
+        "validation_fold_in": np.flatnonzero((row_role == 1) & in_fold),
+        "test_fold_in": np.flatnonzero((row_role == 2) & in_fold),
+    }
+    base = _assemble(data, parts["train"], parts["validation"], parts["test"], name=name, seed=seed)
+    return dataclasses.replace(base, validation_fold_in=data.take(parts["validation_fold_in"]),
+                               validation_fold_in_index=parts["validation_fold_in"],
+                               test_fold_in=data.take(parts["test_fold_in"]), test_fold_in_index=parts["test_fold_in"])

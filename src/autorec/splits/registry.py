@@ -16,6 +16,7 @@ from .protocols import (
     leave_one_out,
     random_holdout,
     split_rows,
+    strong_generalization,
     temporal_global,
     temporal_last_n,
     user_holdout,
@@ -50,6 +51,12 @@ _NAMED: dict[str, tuple[str, _Maker]] = {
     "temporal-last-1": (
         "per user: the latest rating test, the one before it validation; needs timestamps",
         lambda d, s, p: temporal_last_n(d, n=1, validation_n=1, name="temporal-last-1"),
+    ),
+    "strong-80-10-10": (
+        "strong generalisation (Liang et al. 2018): 10% of users test, 10% validation, the rest "
+        "train; each held-out user folds in a random 80% of its rows and is ranked on the rest",
+        lambda d, s, p: strong_generalization(d, validation=0.1, test=0.1, fold_in=0.8, seed=s,
+                                              name="strong-80-10-10"),
     ),
     "loo": (
         "leave-one-out: per user the latest item test, the one before validation "

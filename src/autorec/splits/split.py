@@ -29,9 +29,16 @@ class Split:
     validation_index: np.ndarray | None = field(default=None, repr=False)
     test_index: np.ndarray | None = field(default=None, repr=False)
     n_unassigned: int = 0  # rows of the data in no part (only `predefined` can leave any)
+    # strong generalisation (Liang et al. 2018): the validation and test users are not in train;
+    # each one's history is cut into a fold-in part (what a model sees of the user at
+    # evaluation) and the part in ``validation`` / ``test`` (what it must rank)
+    validation_fold_in: Interactions | None = field(default=None, repr=False)
+    test_fold_in: Interactions | None = field(default=None, repr=False)
+    validation_fold_in_index: np.ndarray | None = field(default=None, repr=False)
+    test_fold_in_index: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        for part_name, part in self.parts():
+        for part_name, part in [*self.parts(), *self.fold_in_parts()]:
             if part.n_users != self.train.n_users or part.n_items != self.train.n_items:
                 raise ConfigError(
                     f"split {self.name!r}: the {part_name} part has a different id space "
@@ -47,6 +54,17 @@ class Split:
             yield "validation", self.validation
         yield "test", self.test
 
+    def fold_in_parts(self) -> Iterator[tuple[str, Interactions]]:
+        """(name, part) for the fold-in parts of a strong-generalisation split (else none)."""
+        if self.validation_fold_in is not None:
+            yield "validation_fold_in", self.validation_fold_in
+        if self.test_fold_in is not None:
+            yield "test_fold_in", self.test_fold_in
+
+    def fold_in_of(self, part: str) -> Interactions | None:
+        """The fold-in part that goes with ``part`` ("validation" | "test"), or None."""
+        return {"validation": self.validation_fold_in, "test": self.test_fold_in}.get(part)
+
     @property
     def n_users(self) -> int:
         return self.train.n_users
@@ -56,10 +74,12 @@ class Split:
         return self.train.n_items
 
     def train_and_validation(self) -> Interactions:
-        """Train plus validation: what a final model is refit on once settings are chosen."""
+        """Train plus validation: what a final model is refit on once settings are chosen
+        (with a strong-generalisation split, the validation users' fold-in parts too)."""
         if self.validation is None:
             return self.train
-        return self.train.concat(self.validation)
+        out = self.train.concat(self.validation)
+        return out if self.validation_fold_in is None else out.concat(self.validation_fold_in)
 
     # ------------------------------------------------------------------ reporting
     def summary(self) -> dict[str, Any]:
@@ -81,7 +101,7 @@ class Split:
             "seed": self.seed,
             "n_users": self.n_users,
             "n_items": self.n_items,
-            "n_ratings": sum(len(p) for _, p in self.parts()) + self.n_unassigned,
+            "n_ratings": sum(len(p) for _, p in [*self.parts(), *self.fold_in_parts()]) + self.n_unassigned,
             "n_unassigned": self.n_unassigned,
             "train": _sizes(self.train),
             "validation": None,
@@ -101,6 +121,8 @@ class Split:
             sizes["cold_items_fraction"] = _frac(sizes["cold_items"], sizes["items"])
             sizes["cold_ratings_fraction"] = _frac(sizes["cold_ratings"], sizes["ratings"])
             out[part_name] = sizes
+        for part_name, part in self.fold_in_parts():
+            out[part_name] = _sizes(part)
         return out
 
     def describe(self) -> str:
@@ -118,6 +140,10 @@ class Split:
                 f"({t['cold_ratings_fraction']:.1%})")
         if self.n_unassigned:
             text += f"; {self.n_unassigned:,} ratings in no part"
+        folds = [f"{name.split('_')[0]} {s[name]['users']:,} users fold in {s[name]['ratings']:,}"
+                 for name, _ in self.fold_in_parts()]
+        if folds:
+            text += "; held-out users: " + ", ".join(folds)
         return text
 
     def __repr__(self) -> str:
