@@ -229,3 +229,17 @@ def test_a_configuration_already_trained_is_not_trained_again(tmp_path):
         assert len(first) == 1  # two configurations in all: each trained once
         assert all(t.user_attrs["duplicate_of"] == first[0].number and t.value == first[0].value
                    for t in runs if t is not first[0])
+
+
+def test_a_models_first_trial_is_a_short_probe(split, tmp_path):
+    # the budget's share for a model's first trial is first_trial_share, later ones max_trial_share
+    data, sp = split
+    s = settings(models=["i-autorec"], n_trials=2, max_epochs=100_000, time_budget=8.0, max_trial_share=0.5,
+                 first_trial_share=0.05)
+    run_search(RatingProblem(data, sp), s, tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    first, second = study.trials[:2]
+    assert first.user_attrs.get("timed_out") and first.user_attrs["seconds"] < 0.5 * 8.0 * 0.5
+    assert second.user_attrs["epochs"] >= 3 * first.user_attrs["epochs"]
+    with pytest.raises(ConfigError, match="first_trial_share"):
+        SearchSettings(models=["mf"], first_trial_share=0.0)

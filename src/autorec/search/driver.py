@@ -124,7 +124,12 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         # a trial ends at the trials' deadline, or at its own limit (--trial-timeout, else a
         # share of the budget: one slow model cannot eat the whole search)
         budget_end = trials_deadline()
-        cap = settings.trial_timeout or (settings.max_trial_share * budget.seconds if budget.seconds else None)
+        share = settings.max_trial_share
+        if not any(t.user_attrs.get("model") == model
+                   for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                                     optuna.trial.TrialState.PRUNED))):
+            share = min(share, settings.first_trial_share)  # its probe: the search learns its cost first
+        cap = settings.trial_timeout or (share * budget.seconds if budget.seconds else None)
         own_end = None if cap is None else time.monotonic() + cap
         deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)
         try:

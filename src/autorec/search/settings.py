@@ -23,6 +23,10 @@ class SearchSettings:
     trial_timeout: float | None = None  # seconds per trial; the run keeps its best epoch so far
     # without trial_timeout, the most of time_budget one trial may take (keeping its best epoch)
     max_trial_share: float = 0.25
+    # a model's first trial (its probe: what it costs and how good it is here) may take at most
+    # this share: on Gowalla one Mult-VAE epoch takes a minute, and a first trial at the full
+    # share spent 15 of 60 minutes before the search knew it was slow
+    first_trial_share: float = 0.08
     # score configurations by K-fold cross-validation on train + validation: an int K, None or
     # 0 for the plain validation part, "auto" for 5 folds when that part is small (see space.py)
     cv: int | str | None = "auto"
@@ -96,6 +100,8 @@ class SearchSettings:
                  f"{name.replace('_', ' ')} must be a positive number of seconds, got {value!r}")
         need(isinstance(self.max_trial_share, (int, float)) and 0 < self.max_trial_share <= 1,
              f"max_trial_share must be in (0, 1], got {self.max_trial_share!r}")
+        need(isinstance(self.first_trial_share, (int, float)) and 0 < self.first_trial_share <= 1,
+             f"first_trial_share must be in (0, 1], got {self.first_trial_share!r}")
         need(len(list(self.models)) >= 1, "no models to search")
         need(isinstance(self.study_name, str) and self.study_name.strip() != "", "--study must not be empty")
 
