@@ -82,3 +82,26 @@ def test_no_trial_takes_more_than_its_share_of_the_budget(problem, tmp_path):
     for t in done:
         assert t.user_attrs["seconds"] <= 12 * 0.2 + 0.5
         assert t.user_attrs.get("timed_out") or t.user_attrs.get("stopped_by_budget")
+
+
+def test_finishing_is_reserved_refit_and_the_ranking_ensemble():
+    from autorec.problems import RankingProblem
+    from autorec.search.driver import finish_seconds
+
+    study = optuna.create_study(direction="maximize")
+    for number, (model, value, seconds) in enumerate([("ials", 0.3, 50.0), ("ials", 0.2, 40.0), ("gf-cf", 0.25, 30.0),
+                                                      ("itemknn", 0.1, 20.0), ("bpr", 0.05, 90.0)]):
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs={"model": model, "seconds": seconds}))
+
+    class Ranking:  # what finish_seconds reads of a ranking problem
+        rank_ensembles = True
+        sort_key = RankingProblem.sort_key
+        direction = "maximize"
+
+    rating_like = type("Rating", (), {"sort_key": staticmethod(lambda v: v)})()
+    base = dict(models=["ials"], n_trials=5)
+    assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True)) == 90.0  # the lowest value
+    # best ials (50 s refit) + the best trial of each other model, scored and refit: gf-cf, itemknn, bpr
+    assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=True)) == 50.0 + 2 * (30 + 20 + 90)
+    assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=False)) == 30 + 20 + 90
+    assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=True, ensemble_size=2)) == 50 + 2 * 30

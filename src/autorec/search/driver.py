@@ -93,7 +93,7 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
     kept = KeptModels(out / "trials", settings.ensemble_size, problem)
 
     def trials_deadline() -> float | None:
-        refit = _best_seconds(study, problem) if settings.refit_full else 0.0
+        refit = finish_seconds(study, problem, settings)
         return budget.trials_deadline(refit)
 
     def objective(trial: optuna.Trial) -> float:
@@ -201,7 +201,22 @@ def interrupts_check(_study: optuna.Study, _trial) -> None:
     interrupts.check()
 
 
-def _best_seconds(study: optuna.Study, problem: Problem) -> float:
-    """Training time of the best complete trial so far (what a full refit of it will cost)."""
-    ranked = completed(study, problem)
-    return float(ranked[0].user_attrs.get("seconds", 0.0)) if ranked else 0.0
+def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettings) -> float:
+    """What finishing will cost, reserved at the end of the budget: a refit of the best trial
+    (its training time), and for a ranking ensemble the best trial of each other model it may
+    take, once to score it on validation and once more to refit it (a trial's seconds are its
+    fit plus its validations, an upper estimate of either)."""
+    ranked = [t for t in completed(study, problem) if t.user_attrs.get("duplicate_of") is None]
+    if not ranked:
+        return 0.0
+    best = float(ranked[0].user_attrs.get("seconds", 0.0)) if settings.refit_full else 0.0
+    if not getattr(problem, "rank_ensembles", False) or settings.ensemble_size < 2:
+        return best
+    others, models = [], {ranked[0].user_attrs.get("model")}
+    for t in ranked[1:]:
+        if len(others) >= settings.ensemble_size - 1:
+            break
+        if t.user_attrs.get("model") not in models:
+            models.add(t.user_attrs.get("model"))
+            others.append(float(t.user_attrs.get("seconds", 0.0)))
+    return best + sum(others) * (2 if settings.refit_full else 1)
