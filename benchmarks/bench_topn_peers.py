@@ -19,7 +19,12 @@ VAECF (its Mult-VAE: k 10, one hidden layer of 20, beta 1, 100 epochs), its defa
 implicit 0.7: AlternatingLeastSquares (100 factors, reg 0.01, alpha 1, 15 epochs) and
 BayesianPersonalizedRanking (100 factors, lr 0.01, reg 0.01, 100 epochs), its defaults.
 
+The search row: `autorec search` (the default ranking models, TPE, --refit-full) for
+``--search-minutes`` on 2 cores, selecting on the same carve of the training part (user-80-20)
+or on the split's own validation item (loo), refit on the training part, tested once.
+
     python benchmarks/bench_topn_peers.py [--datasets ml-100k,ml-latest-small] [--splits user-80-20,loo]
+                                          [--search-minutes 4]
 """
 
 from __future__ import annotations
@@ -109,6 +114,28 @@ def implicit_rows(split, positive: float):
         yield name, scores, seconds
 
 
+def autorec_search(data, split, minutes: float, out: Path) -> dict:
+    """The default ranking search on ``split``: its validation is the carve of the training
+    part that the epoch-trained models stop on (or the split's own validation, loo)."""
+    import shutil
+
+    from autorec.problems import RankingProblem
+    from autorec.search import SearchSettings, run_search
+    from autorec.splits import Split
+
+    if split.validation is None:
+        inner = make_split(split.train, "user-80-20", seed=1)
+        split = Split(train=inner.train, validation=inner.test, test=split.test, name=split.name, seed=split.seed)
+    problem = RankingProblem(data, split, positive=4.0)
+    shutil.rmtree(out, ignore_errors=True)
+    settings = SearchSettings(models=problem.default_models(), time_budget=minutes * 60, n_trials=None,
+                              refit_full=True, seed=0)
+    t0 = time.perf_counter()
+    result = run_search(problem, settings, out)
+    result["wall_seconds"] = time.perf_counter() - t0
+    return result
+
+
 def autorec_epoch_model(model: str, split):
     """Early stopping on a carve of the training part, then a refit on all of it for the best
     epoch count (the search's --refit-full)."""
@@ -124,6 +151,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="ml-100k,ml-latest-small")
     ap.add_argument("--splits", default="user-80-20,loo")
+    ap.add_argument("--search-minutes", type=float, default=4.0, help="0: no search row")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/topn/peers.json"))
     args = ap.parse_args()
     rows = []
@@ -146,6 +174,12 @@ def main() -> None:
                 est, seconds, epochs = autorec_epoch_model(model, split)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], seconds, m["n_users"], epochs=epochs)
+            if args.search_minutes > 0:
+                res = autorec_search(data, split, args.search_minutes, Path("/tmp/bench_topn_search") / name / protocol)
+                chosen = res.get("ensemble", {}).get("test") if "ensemble" in res else res["test"]
+                row(f"autorec search ({args.search_minutes:g} min; chose "
+                    f"{'the ensemble' if 'ensemble' in res else res['model']})", chosen["recall@20"],
+                    chosen["ndcg@20"], res["wall_seconds"], chosen["n_users"], trials=res["n_trials"])
             for library, rows_of in (("Cornac", cornac_rows), ("implicit", implicit_rows)):
                 try:
                     for label, scores, seconds in rows_of(split, 4.0):
@@ -155,7 +189,8 @@ def main() -> None:
                     print(f"{library} not installed ({exc}); its rows are left out", flush=True)
     out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores",
            "protocol": "positives: rating >= 4; user-80-20 / loo seed 0; training items excluded; full ranking",
-           "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets} --splits {args.splits}",
+           "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets} --splits {args.splits} "
+                      f"--search-minutes {args.search_minutes:g}",
            "rows": rows}
     write_json(args.out, out)
 
