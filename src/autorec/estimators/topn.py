@@ -22,7 +22,7 @@ import torch
 
 from ..data import Interactions
 from ..errors import ConfigError
-from ..families import factors, multvae
+from ..families import factors, multvae, ranking_blocks
 from ..families.multvae import VAE_DEFAULTS
 from ..families.topn import TOPN_DESCRIPTIONS, TopNFamily, TopNState, check_params, fit_topn, is_factored
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
@@ -108,9 +108,14 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         popularity = np.asarray(x.sum(axis=0)).ravel()
         if name == "ials":  # the unobserved weight for this catalogue, recorded with the model
             values = {**values, "alpha0": factors.ials_alpha0(values, x)}
+        blocks = name in ranking_blocks.BLOCK_RANKING_MODELS
         if name in VAE_DEFAULTS:
             module = multvae.new_module(name, values, x.shape[1], cfg.seed)
             adapter = multvae.MultVAEAdapter(name, module, x, val, values, cfg.seed, fold_in=fold)
+        elif blocks:
+            ranking, block = ranking_blocks.split_params(name, values)
+            module = ranking_blocks.new_module(name, block, x.shape[0], x.shape[1], cfg.seed)
+            adapter = ranking_blocks.BlockRankingAdapter(module, x, val, ranking, cfg.seed, fold_in=fold)
         else:
             module = factors.new_module(name, values, x.shape[0], x.shape[1], cfg.seed)
             adapter = factors.adapter(name, module, x, val, values, cfg.seed, fold_in=fold)
@@ -119,6 +124,8 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         self.fit_seconds_ = self.history_.seconds
         if name in VAE_DEFAULTS:
             self.state_ = TopNState(name, values, popularity, network=module.eval())
+        elif blocks:  # every architecture value recorded, so a load rebuilds the same graph
+            self.state_ = TopNState(name, {**ranking, **block, **module.hp_values}, popularity, blocks=module.eval())
         else:
             self.state_ = TopNState(name, values, popularity, user=module.user.detach().numpy().copy(),
                                     item=module.item.detach().numpy().copy())
@@ -210,6 +217,8 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             tensors["gfcf.lowpass_out"] = torch.from_numpy(st.lowpass_out)
         if st.network is not None:
             tensors.update({f"net.{k}": v for k, v in st.network.state_dict().items()})
+        if st.blocks is not None:
+            tensors.update({f"blocks.{k}": v for k, v in st.blocks.state_dict().items()})
         if st.factored:
             tensors["factors.user"] = torch.from_numpy(np.ascontiguousarray(st.user))
             tensors["factors.item"] = torch.from_numpy(np.ascontiguousarray(st.item))
@@ -249,7 +258,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             sparse = sp.csr_matrix((t["b.data"].numpy(), t["b.indices"].numpy(), t["b.indptr"].numpy()), shape=(n, n))
         user = t["factors.user"].numpy() if "factors.user" in t else None
         item = t["factors.item"].numpy() if "factors.item" in t else None
-        if is_factored(obj.model_) and obj.model_ not in VAE_DEFAULTS and (user is None or item is None):
+        if obj.model_ in factors.FACTOR_DEFAULTS and (user is None or item is None):
             raise ConfigError(f"{folder.path}: a {obj.model_} model needs its factor tensors")
         if ((dense is not None and dense.shape != (n, n)) or len(t["popularity"]) != n
                 or (item is not None and (item.shape[0] != n or user.shape != (shape[0], item.shape[1])))):
@@ -264,6 +273,16 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
                 raise ConfigError(f"{folder.path}: the {obj.model_} weights do not fit its {n:,} items: "
                                   f"{str(exc).splitlines()[0]}") from None
             network.eval()
+        blocks = None
+        if obj.model_ in ranking_blocks.BLOCK_RANKING_MODELS:
+            _, block = ranking_blocks.split_params(obj.model_, meta["hparams"])
+            blocks = ranking_blocks.new_module(obj.model_, block, shape[0], n, 0, fixed=True)
+            try:
+                blocks.load_state_dict({k[len("blocks."):]: v for k, v in t.items() if k.startswith("blocks.")})
+            except RuntimeError as exc:
+                raise ConfigError(f"{folder.path}: the {obj.model_} weights do not fit its "
+                                  f"{shape[0]:,} users x {n:,} items: {str(exc).splitlines()[0]}") from None
+            blocks.eval()
         gfcf = {}
         if obj.model_ == "gf-cf":
             folder.require_tensors("gfcf.norm.indptr", "gfcf.norm.indices", "gfcf.norm.data", "gfcf.lowpass_in",
@@ -274,7 +293,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             if gfcf["lowpass_in"].shape[0] != n or gfcf["lowpass_out"].shape != gfcf["lowpass_in"].T.shape:
                 raise ConfigError(f"{folder.path}: the gf-cf filters do not fit its {n:,} items")
         obj.state_ = TopNState(obj.model_, dict(meta["hparams"]), t["popularity"].numpy(), dense=dense, sparse=sparse,
-                               user=user, item=item, network=network, **gfcf)
+                               user=user, item=item, network=network, blocks=blocks, **gfcf)
         obj.fit_seconds_ = meta.get("fit_seconds", 0.0)
         obj._closed_form_record()
         if "history" in meta:

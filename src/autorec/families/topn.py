@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from ..errors import ConfigError
 from ..hparams import Choice, Float
-from . import factors, multvae
+from . import factors, multvae, ranking_blocks
 from .factors import FACTOR_DEFAULTS, FACTOR_DESCRIPTIONS, FACTOR_TRAIN_DEFAULTS, check_factor_params
 from .multvae import VAE_DEFAULTS, VAE_DESCRIPTIONS, VAE_TRAIN_DEFAULTS, check_vae_params
 
@@ -42,6 +42,7 @@ TOPN_DESCRIPTIONS = {
     "gf-cf": "GF-CF (Shen et al. 2021): linear plus ideal low-pass graph filter of the item graph, closed form",
     **FACTOR_DESCRIPTIONS,
     **VAE_DESCRIPTIONS,
+    **{name: ranking_blocks.describe(name) for name in ranking_blocks.BLOCK_RANKING_MODELS},
 }
 
 #: defaults, and where they came from: EASE's lambda 500 is Steck's value for ML-20M and
@@ -51,8 +52,9 @@ TOPN_DEFAULTS: dict[str, dict[str, Any]] = {
     "popularity": {},
     "itemknn": {"neighbours": 100, "shrink": 10.0},
     "ease": {"lambda": 500.0, "max_items": 30_000},
-    # GF-CF's k 256 and alpha 0.3 are the paper's, one setting for all its datasets but one
-    "gf-cf": {"k": 256, "alpha": 0.3},
+    # GF-CF's k 256 and alpha 0.3 are the paper's, one setting for all its datasets but one;
+    # k None: 256, or one less than the smaller side of a smaller matrix
+    "gf-cf": {"k": None, "alpha": 0.3},
 }
 
 
@@ -69,6 +71,7 @@ class TopNState:
     user: np.ndarray | None = None  # iALS / BPR user factors
     item: np.ndarray | None = None  # their item factors
     network: "multvae.MultVAE | None" = None  # Mult-VAE / Mult-DAE (in eval mode)
+    blocks: Any = None  # a zoo block graph (MF, GMF, MLP, NeuMF) scored per (user, item), in eval mode
     norm: sp.csr_matrix | None = None  # GF-CF's degree-normalised R (users x items)
     lowpass_in: np.ndarray | None = None  # GF-CF's D_I^-1/2 V^T (items x k)
     lowpass_out: np.ndarray | None = None  # and V D_I^1/2 (k x items)
@@ -83,6 +86,8 @@ class TopNState:
         training positives, the rows the item x item models multiply)."""
         if self.factored:
             return self.user[np.asarray(users, dtype=np.int64)] @ self.item.T
+        if self.blocks is not None:
+            return ranking_blocks.score_users(self.blocks, users, len(self.popularity))
         return self.scores(history[np.asarray(users, dtype=np.int64)])
 
     def _network_scores(self, rows: sp.csr_matrix) -> np.ndarray:
@@ -112,6 +117,7 @@ class TopNState:
         users x items matrix): natively for the closed forms and the autoencoders, by iALS's
         exact row solves (batched), by BPR's fold-in fit per row."""
         rows = sp.csr_matrix(rows)
+        self._check_fold_in()
         if not self.factored:
             return self.scores(rows)
         if self.name == "ials":
@@ -126,8 +132,15 @@ class TopNState:
                          rows.indptr[r] else np.zeros(len(self.popularity), dtype=self.item.dtype)
                          for r in range(rows.shape[0])])
 
+    def _check_fold_in(self) -> None:
+        if self.blocks is not None:
+            raise ConfigError(f"{self.name} (a block model ranked by sampled negatives) cannot fold in a new "
+                              "user's history: its user embedding would need fitting; models that can: "
+                              "popularity, itemknn, ease, gf-cf, ials, bpr, mult-vae, mult-dae")
+
     def fold_in(self, items: np.ndarray) -> np.ndarray:
         """Scores of every item for a new user whose positives are the item indices ``items``."""
+        self._check_fold_in()
         if self.factored:
             return self.item @ factors.fold_in_user(self.name, self.params, self.item, items).astype(self.item.dtype)
         row = sp.csr_matrix((np.ones(len(items)), (np.zeros(len(items), dtype=np.int64), items)),
@@ -140,9 +153,9 @@ def topn_names() -> list[str]:
 
 
 def is_factored(name: str) -> bool:
-    """Whether ``name`` is trained by epochs (iALS, BPR, Mult-VAE/DAE) rather than solved in
-    closed form."""
-    return name in FACTOR_DEFAULTS or name in VAE_DEFAULTS
+    """Whether ``name`` is trained by epochs (iALS, BPR, Mult-VAE/DAE, the block models)
+    rather than solved in closed form."""
+    return name in FACTOR_DEFAULTS or name in VAE_DEFAULTS or name in ranking_blocks.BLOCK_RANKING_MODELS
 
 
 def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
@@ -150,6 +163,9 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
         return check_factor_params(name, params)
     if name in VAE_DEFAULTS:
         return check_vae_params(name, params)
+    if name in ranking_blocks.BLOCK_RANKING_MODELS:
+        ranking, block = ranking_blocks.split_params(name, params)
+        return {**ranking, **block}
     if name not in TOPN_DEFAULTS:
         raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DESCRIPTIONS)}")
     values = dict(TOPN_DEFAULTS[name])
@@ -168,12 +184,12 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
             raise ConfigError(f"ease: lambda must be a number > 0, got {values['lambda']!r}")
     if name == "gf-cf":
         k = values["k"]
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
             raise ConfigError(f"gf-cf: k must be a whole number >= 1, got {k!r}")
         a = values["alpha"]
         if isinstance(a, bool) or not isinstance(a, (int, float)) or not np.isfinite(a) or a < 0:
             raise ConfigError(f"gf-cf: alpha must be a number >= 0, got {a!r}")
-        values["k"], values["alpha"] = int(k), float(a)
+        values["k"], values["alpha"] = (None if k is None else int(k)), float(a)
     return values
 
 
@@ -218,8 +234,10 @@ def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> T
 def _fit_gfcf(values: dict, x: sp.csr_matrix, popularity: np.ndarray) -> TopNState:
     from scipy.sparse.linalg import svds
 
+    if values["k"] is None:  # the paper's 256 where the data has room for it
+        values = {**values, "k": int(min(256, min(x.shape) - 1))}
     k = values["k"]
-    if k >= min(x.shape):
+    if k < 1 or k >= min(x.shape):
         raise ConfigError(f"gf-cf: k={k} singular vectors need more than {k} users and items; this data has "
                           f"{x.shape[0]:,} x {x.shape[1]:,} (lower k)")
     user_deg = np.asarray(x.sum(axis=1)).ravel()
@@ -278,6 +296,14 @@ TOPN_SEARCH = {
 }
 
 
+# the block models' ranking settings (their blocks' own hyperparameters come from the zoo)
+BLOCK_RANKING_SEARCH = {
+    "loss": Choice(("bce", "bpr"), "bce", help="log loss on sampled negatives, or BPR"),
+    "n_negatives": Choice((1, 4, 8), 4, help="sampled negatives per positive"),
+    "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling"),
+}
+
+
 class TopNFamily:
     """The closed-form top-N models as a family of the ``ranking`` task: names, descriptions
     and search space for the registry and the search.  They are solved, not trained, so the
@@ -296,11 +322,13 @@ class TopNFamily:
     def train_space_for(self, name: str) -> str:
         """BPR steps an optimizer (its lr and batch size are searched); iALS and the closed
         forms have no training settings to search."""
-        return "topn-sgd" if name == "bpr" else "none"
+        return "topn-sgd" if name == "bpr" or name in ranking_blocks.BLOCK_RANKING_MODELS else "none"
 
     def train_defaults(self, name: str) -> dict:
         if name in VAE_DEFAULTS:
             return dict(VAE_TRAIN_DEFAULTS)
+        if name in ranking_blocks.BLOCK_RANKING_MODELS:
+            return dict(ranking_blocks.BLOCK_RANKING_TRAIN_DEFAULTS)
         return dict(FACTOR_TRAIN_DEFAULTS.get(name, {}))
 
     def search_patience(self, name: str) -> int | None:
@@ -308,7 +336,18 @@ class TopNFamily:
         return FACTOR_TRAIN_DEFAULTS["ials"]["patience"] if name == "ials" else None
 
     def search_names(self, name: str) -> set[str]:
-        return {f"{name}/{k}" for k in TOPN_SEARCH[name]}
+        names = {f"{name}/{k}" for k in TOPN_SEARCH.get(name, BLOCK_RANKING_SEARCH)}
+        if name in ranking_blocks.BLOCK_RANKING_MODELS:
+            names |= {f"{name}/{n}" for n in ranking_blocks.make_model(name, "rating").tunable()}
+        return names
 
     def search_params(self, name: str, hp, data) -> dict:
+        if name in ranking_blocks.BLOCK_RANKING_MODELS:
+            from ..blocks.graph import DataInfo
+            from ..hparams import PrefixedHP
+
+            drawn = {k: hp.get(f"{name}/{k}", spec) for k, spec in BLOCK_RANKING_SEARCH.items()}
+            info = DataInfo(task="rating", n_users=data.n_users, n_items=data.n_items)
+            module = ranking_blocks.make_model(name, "rating").build(PrefixedHP(hp, name), info)
+            return {**drawn, **module.hp_values}
         return {k: hp.get(f"{name}/{k}", spec) for k, spec in TOPN_SEARCH[name].items()}
