@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--datasets", default="ml-100k,ml-latest-small")
     ap.add_argument("--splits", default="user-80-20,loo")
     ap.add_argument("--search-minutes", type=float, default=4.0, help="0: no search row")
+    ap.add_argument("--search-splits", default="user-80-20", help="the splits that get a search row")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/topn/peers.json"))
     args = ap.parse_args()
     rows = []
@@ -174,7 +175,7 @@ def main() -> None:
                 est, seconds, epochs = autorec_epoch_model(model, split)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], seconds, m["n_users"], epochs=epochs)
-            if args.search_minutes > 0:
+            if args.search_minutes > 0 and protocol in args.search_splits.split(","):
                 res = autorec_search(data, split, args.search_minutes, Path("/tmp/bench_topn_search") / name / protocol)
                 chosen = res.get("ensemble", {}).get("test") if "ensemble" in res else res["test"]
                 row(f"autorec search ({args.search_minutes:g} min; chose "
@@ -190,7 +191,7 @@ def main() -> None:
     out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores",
            "protocol": "positives: rating >= 4; user-80-20 / loo seed 0; training items excluded; full ranking",
            "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets} --splits {args.splits} "
-                      f"--search-minutes {args.search_minutes:g}",
+                      f"--search-minutes {args.search_minutes:g} --search-splits {args.search_splits}",
            "rows": rows}
     write_json(args.out, out)
 
