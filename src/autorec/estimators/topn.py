@@ -110,7 +110,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             values = {**values, "alpha0": factors.ials_alpha0(values, x)}
         blocks = name in ranking_blocks.BLOCK_RANKING_MODELS
         if name in VAE_DEFAULTS:
-            module = multvae.new_module(name, values, x.shape[1], cfg.seed)
+            module = multvae.new_module(name, values, x.shape[1], cfg.seed, n_users=x.shape[0])
             adapter = multvae.MultVAEAdapter(name, module, x, val, values, cfg.seed, fold_in=fold)
         elif blocks:
             ranking, block = ranking_blocks.split_params(name, values)
@@ -266,7 +266,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         network = None
         if obj.model_ in VAE_DEFAULTS:
             weights = {k[len("net."):]: v for k, v in t.items() if k.startswith("net.")}
-            network = multvae.new_module(obj.model_, meta["hparams"], n, 0)
+            network = multvae.new_module(obj.model_, meta["hparams"], n, 0, n_users=shape[0])
             try:
                 network.load_state_dict(weights)
             except RuntimeError as exc:

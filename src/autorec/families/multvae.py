@@ -31,6 +31,8 @@ from .factors import RankingValidation
 VAE_DESCRIPTIONS = {
     "mult-vae": "Mult-VAE: variational autoencoder of the 0/1 row, multinomial likelihood (Liang et al. 2018)",
     "mult-dae": "Mult-DAE: denoising autoencoder of the 0/1 row, multinomial likelihood (Liang et al. 2018)",
+    "cdae": "CDAE: denoising autoencoder of the 0/1 row with a user node, logistic loss (Wu et al. 2016)",
+    "u-autorec": "U-AutoRec on the 0/1 matrix: AutoRec's autoencoder of the user row, squared loss on every entry",
 }
 
 #: the paper's architecture and settings (600-200-600, dropout 0.5, beta_max 0.2 annealed over
@@ -38,7 +40,13 @@ VAE_DESCRIPTIONS = {
 VAE_DEFAULTS: dict[str, dict[str, Any]] = {
     "mult-vae": {"hidden": 600, "latent": 200, "dropout": 0.5, "beta_max": 0.2, "anneal_steps": 200_000},
     "mult-dae": {"hidden": 600, "latent": 200, "dropout": 0.5, "reg": 0.005},  # the paper's 0.01 on |W|^2 / 2
+    # CDAE: the paper's 50 hidden units and sigmoid; corruption 0.2 from its tuned range
+    "cdae": {"hidden": 50, "dropout": 0.2, "reg": 0.001},
+    # U-AutoRec: the AutoRec paper's 500 sigmoid units and identity output; on a 0/1 matrix the
+    # loss covers every entry (on the observed ones alone, all ones, it would learn nothing)
+    "u-autorec": {"hidden": 500, "dropout": 0.0, "reg": 0.001},
 }
+ROW_AUTOENCODERS = ("cdae", "u-autorec")  # one hidden layer, no latent code
 VAE_TRAIN_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "batch_size": 500, "max_epochs": 200,
                                       "patience": 10}
 
@@ -57,7 +65,8 @@ def check_vae_params(name: str, params: Mapping[str, Any] | None) -> dict:
     if unknown:
         raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values)}")
     values.update(params or {})
-    for key in ("hidden", "latent") + (("anneal_steps",) if name == "mult-vae" else ()):
+    ints = ("hidden",) if name in ROW_AUTOENCODERS else ("hidden", "latent")
+    for key in ints + (("anneal_steps",) if name == "mult-vae" else ()):
         v = values[key]
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise ConfigError(f"{name}: {key} must be a whole number >= 1, got {v!r}")
@@ -89,8 +98,8 @@ class MultVAE(torch.nn.Module):
             torch.nn.init.normal_(layer.bias, std=0.001)
         self.latent = latent
 
-    def forward(self, rows: sp.csr_matrix, generator: torch.Generator | None = None):
-        """Logits for each row, and the KL term of each (zero for the DAE)."""
+    def forward(self, rows: sp.csr_matrix, generator: torch.Generator | None = None, users=None):
+        """Logits for each row, and the KL term of each (zero for the DAE); ``users`` unused."""
         rows = rows.tocsr().astype(np.float32)
         if self.training and self.dropout > 0:
             keep = torch.rand(rows.nnz, generator=generator) >= self.dropout
@@ -120,7 +129,42 @@ class MultVAE(torch.nn.Module):
         return self.dec2(torch.tanh(self.dec1(z))), kl
 
 
-def new_module(name: str, values: Mapping[str, Any], n_items: int, seed: int) -> MultVAE:
+class RowAutoencoder(torch.nn.Module):
+    """CDAE (``user_node``) and U-AutoRec on the 0/1 row: ``h = sigmoid(W x~ + V_u + b)``, scores
+    ``W' h + b'`` (raw: the logits for CDAE's logistic loss, AutoRec's identity output).  The
+    input is corrupted by dropout while training (CDAE), not normalised."""
+
+    def __init__(self, n_items: int, n_users: int, hidden: int, dropout: float, user_node: bool, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.dropout = dropout
+        self.enc = torch.nn.Linear(n_items, hidden)
+        self.dec = torch.nn.Linear(hidden, n_items)
+        self.user = torch.nn.Embedding(n_users, hidden) if user_node else None
+        for layer in (self.enc, self.dec):
+            torch.nn.init.xavier_uniform_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+        if self.user is not None:
+            torch.nn.init.normal_(self.user.weight, std=0.01)
+
+    def forward(self, rows: sp.csr_matrix, generator: torch.Generator | None = None, users=None):
+        rows = rows.tocsr().astype(np.float32)
+        data = torch.from_numpy(rows.data)
+        if self.training and self.dropout > 0:
+            keep = torch.rand(rows.nnz, generator=generator) >= self.dropout
+            data = data * keep / (1 - self.dropout)
+        at = torch.from_numpy(np.vstack([np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)),
+                                         rows.indices]).astype(np.int64))
+        x = torch.sparse_coo_tensor(at, data, size=rows.shape, is_coalesced=True, check_invariants=False)
+        pre = torch.sparse.mm(x, self.enc.weight.T) + self.enc.bias
+        if self.user is not None and users is not None:  # a folded-in user has no node: V_u = 0
+            pre = pre + self.user(torch.as_tensor(np.asarray(users, dtype=np.int64)))
+        return self.dec(torch.sigmoid(pre)), torch.zeros(rows.shape[0])
+
+
+def new_module(name: str, values: Mapping[str, Any], n_items: int, seed: int, n_users: int = 0):
+    if name in ROW_AUTOENCODERS:
+        return RowAutoencoder(n_items, max(1, n_users), values["hidden"], values["dropout"], name == "cdae", seed)
     return MultVAE(n_items, values["hidden"], values["latent"], values["dropout"], name == "mult-vae", seed)
 
 
@@ -147,12 +191,29 @@ class MultVAEAdapter:
         return len(self.rows)
 
     def scores(self, users: np.ndarray) -> np.ndarray:
-        return self.module(self.x[np.asarray(users, dtype=np.int64)])[0].numpy()
+        users = np.asarray(users, dtype=np.int64)
+        return self.module(self.x[users], users=users)[0].numpy()
 
     def batch_loss(self, index: np.ndarray) -> torch.Tensor:
-        batch = self.x[self.rows[index]]
-        logits, kl = self.module(batch, self.generator)
+        users = self.rows[index]
+        batch = self.x[users]
+        logits, kl = self.module(batch, self.generator, users=users)
         target = torch.from_numpy(batch.toarray().astype(np.float32))
+        if self.name in ROW_AUTOENCODERS:
+            # every entry of the row: CDAE's logistic loss, AutoRec's squared error
+            if self.name == "cdae":
+                per_user = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(1)
+            else:
+                per_user = ((logits - target) ** 2).sum(1)
+            # objective: mean over users of (loss_u + reg |V_u|^2) + reg (|W|^2 + |W'|^2); each
+            # batch carries its users' terms and its share of the weights' L2
+            m = self.module
+            own = per_user.sum()
+            if m.user is not None:
+                own = own + self.values["reg"] * (m.user.weight[torch.from_numpy(users)] ** 2).sum()
+            shared = self.values["reg"] * ((m.enc.weight ** 2).sum() + (m.dec.weight ** 2).sum()) * len(index)
+            self.steps += 1
+            return (own + shared) / len(self.rows)
         nll = -(torch.log_softmax(logits, dim=1) * target).sum(dim=1)
         if self.name == "mult-vae":
             beta = min(self.values["beta_max"], self.steps / self.values["anneal_steps"])

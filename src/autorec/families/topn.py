@@ -88,13 +88,15 @@ class TopNState:
             return self.user[np.asarray(users, dtype=np.int64)] @ self.item.T
         if self.blocks is not None:
             return ranking_blocks.score_users(self.blocks, users, len(self.popularity))
+        if self.network is not None:  # CDAE's user node for a training user
+            return self._network_scores(history[np.asarray(users, dtype=np.int64)], users)
         return self.scores(history[np.asarray(users, dtype=np.int64)])
 
-    def _network_scores(self, rows: sp.csr_matrix) -> np.ndarray:
+    def _network_scores(self, rows: sp.csr_matrix, users=None) -> np.ndarray:
         import torch
 
         with torch.no_grad():
-            return self.network(rows)[0].numpy()
+            return self.network(rows, users=users)[0].numpy()
 
     def scores(self, history: sp.csr_matrix) -> np.ndarray:
         """``history x B``: scores of every item for each row of a users x items 0/1 matrix."""
@@ -290,6 +292,11 @@ TOPN_SEARCH = {
                  "dropout": Choice((0.2, 0.5, 0.7), 0.5, help="input dropout")},
     "mult-dae": {"reg": Float(1e-5, 0.1, 0.005, log=True, help="L2 on the weights"),
                  "dropout": Choice((0.2, 0.5, 0.7), 0.5, help="input dropout")},
+    "cdae": {"hidden": Choice((50, 100, 200), 50, help="hidden units"),
+             "reg": Float(1e-5, 0.1, 0.001, log=True, help="L2 on the weights and user nodes"),
+             "dropout": Choice((0.0, 0.2, 0.4, 0.6), 0.2, help="input corruption")},
+    "u-autorec": {"hidden": Choice((100, 300, 500), 500, help="hidden units"),
+                  "reg": Float(1e-5, 0.1, 0.001, log=True, help="L2 on the weights")},
     "bpr": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["bpr"]["dim"], help="factor dimension"),
             "reg": Float(1e-7, 1e-2, FACTOR_DEFAULTS["bpr"]["reg"], log=True, help="L2 per sampled triple"),
             "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling")},
