@@ -55,6 +55,8 @@ def test_ials_solves_are_the_normal_equations(monkeypatch, bucket):
     got = factors.solve_rows(x, torch.from_numpy(fixed), 0.1, lam).numpy()
     np.testing.assert_allclose(got, _normal_equations(x, fixed, 0.1, lam), rtol=1e-9, atol=1e-10)
     assert not got[3].any()
+    every_row_by_cholesky = factors.solve_rows(x, torch.from_numpy(fixed), 0.1, lam, short_rows=False).numpy()
+    np.testing.assert_allclose(every_row_by_cholesky, got, rtol=1e-9, atol=1e-10)
 
 
 def test_ials_float32_falls_back_to_float64_where_it_cannot_factor():

@@ -117,7 +117,8 @@ def ials_lambdas(counts: np.ndarray, n_other: int, alpha0: float, reg: float, ex
     return reg * (counts.astype(np.float64) + alpha0 * n_other) ** exponent
 
 
-def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np.ndarray) -> torch.Tensor:
+def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np.ndarray,
+               short_rows: bool = True) -> torch.Tensor:
     """The exact iALS solution of every row of ``x`` (rows x cols, 0/1) given the other side's
     factors ``fixed`` (cols x d): ``(F_r^T F_r + alpha0 F^T F + lambda_r I) w_r = F_r^T 1``.
 
@@ -128,7 +129,8 @@ def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np
     solution of ``(I + P D P^T) t = 1``: an L x L system that is never indefinite (it is >= I),
     and ``F_r Q`` is one large matrix product instead of a d x d factorisation per row.  Longer
     rows take the d x d Cholesky solve.  Both are exact; the test checks them against the
-    normal equations.
+    normal equations.  ``short_rows=False`` solves every row by the d x d Cholesky (the
+    benchmark's comparison; the same result).
     """
     n_rows = x.shape[0]
     d = fixed.shape[1]
@@ -144,7 +146,7 @@ def solve_rows(x: sp.csr_matrix, fixed: torch.Tensor, alpha0: float, lambdas: np
     order = np.argsort(counts, kind="stable")
     order = order[counts[order] > 0]  # an empty row's solution is 0 (its right-hand side is)
     sorted_counts = counts[order]
-    short = int(np.searchsorted(sorted_counts, d, side="left"))  # rows [0, short) have L < d
+    short = int(np.searchsorted(sorted_counts, d, side="left")) if short_rows else 0  # rows [0, short): L < d
     eye = torch.eye(d, dtype=dtype)
     lam = torch.as_tensor(lambdas, dtype=dtype)
     pos = 0
