@@ -331,7 +331,8 @@ def split_rows(n_rows: int, test: float = 0.1, validation: float = 0.1, seed: in
 
 
 def strong_generalization(data: Interactions, validation: float = 0.1, test: float = 0.1, fold_in: float = 0.8,
-                          seed: int = 0, min_interactions: int = 2, *, name: str | None = None) -> Split:
+                          seed: int = 0, min_interactions: int = 2, *, n_validation_users: int | None = None,
+                          n_test_users: int | None = None, name: str | None = None) -> Split:
     """Strong generalisation (Liang et al. 2018): users, not ratings, are held out.
 
     Of the users with at least ``min_interactions`` rows, a random ``test`` share become test
@@ -339,7 +340,9 @@ def strong_generalization(data: Interactions, validation: float = 0.1, test: flo
     fewer rows) is a training user, all of whose rows are train.  Each held-out user's rows are
     cut at random: ``round(fold_in * c)`` (at least one, and at least one left) into its fold-in
     part, the rest into ``validation`` / ``test``.  A model trains on the training users only
-    and meets a held-out user through its fold-in part."""
+    and meets a held-out user through its fold-in part.  ``n_validation_users`` /
+    ``n_test_users`` give counts instead of shares (Liang et al. hold out 10,000 and 10,000 of
+    ML-20M's users with at least five positives)."""
     validation = _check_fraction("validation", validation, allow_zero=False)
     test = _check_fraction("test", test, allow_zero=False)
     fold_in = _check_fraction("fold_in", fold_in, allow_zero=False)
@@ -349,12 +352,14 @@ def strong_generalization(data: Interactions, validation: float = 0.1, test: flo
     counts = data.user_counts()
     eligible = np.flatnonzero(counts >= min_interactions)
     perm = eligible[rng.permutation(len(eligible))]
-    n_test = _round_half_up(test * len(eligible))
-    n_val = _round_half_up(validation * len(eligible))
+    n_test = _round_half_up(test * len(eligible)) if n_test_users is None else \
+        _check_count("n_test_users", n_test_users, minimum=1)
+    n_val = _round_half_up(validation * len(eligible)) if n_validation_users is None else \
+        _check_count("n_validation_users", n_validation_users, minimum=1)
     name = name or f"strong(validation={validation:g}, test={test:g}, fold_in={fold_in:g})"
     if n_test == 0 or n_val == 0 or n_test + n_val >= len(eligible):
         raise DataError(f"split {name!r} of {data.name or 'the data'}: {len(eligible):,} users with at least "
-                        f"{min_interactions} interactions are too few to hold out {test:g} and {validation:g} of them")
+                        f"{min_interactions} interactions are too few to hold out {n_test:,} and {n_val:,} of them")
     role = np.zeros(data.n_users, dtype=np.int8)  # 0 train, 1 validation, 2 test
     role[perm[:n_test]] = 2
     role[perm[n_test:n_test + n_val]] = 1

@@ -74,6 +74,9 @@ def _lightgcn(data: Interactions, seed: int, data_path: "str | Path | None") -> 
 _LIGHTGCN_HELP = ("the fixed split of one-line-per-user files (LightGCN's Gowalla): test.txt test, "
                   "valid.txt validation, the rest of train.txt train; needs data_path=<their folder>")
 
+_STRONG = re.compile(r"^strong-users-(\d+)$")
+_STRONG_HELP = ("strong generalisation with counts (Liang et al. 2018 on ML-20M: strong-users-10000): N "
+                "validation and N test users among those with at least 5 interactions, 80% of each folded in")
 _KFOLD = re.compile(r"^kfold-(\d+):(\d+)$")
 _KFOLD_HELP = ("k-fold cross-validation over ratings, fold f of k (e.g. kfold-5:0 .. "
                "kfold-5:4), 10% of the training folds as validation")
@@ -84,6 +87,7 @@ def list_splits() -> dict[str, str]:
     out = {name: desc for name, (desc, _) in _NAMED.items()}
     out["kfold-5:<fold>"] = _KFOLD_HELP + "; any kfold-<k>:<fold> with k >= 2 works"
     out["lightgcn"] = _LIGHTGCN_HELP
+    out["strong-users-<N>"] = _STRONG_HELP
     for name in ML100K_SPLITS:
         kind = ("80/20 cross-validation fold" if name.startswith("u") and name[1:].isdigit()
                 else "exactly 10 test ratings per user")
@@ -107,6 +111,11 @@ def make_split(data: Interactions, name: str, seed: int = 0, *,
         return _NAMED[key][1](data, seed, data_path)
     if key == "lightgcn":
         return _lightgcn(data, seed, data_path)
+    m = _STRONG.match(key)
+    if m:
+        n = int(m.group(1))
+        return strong_generalization(data, fold_in=0.8, seed=seed, min_interactions=5, n_validation_users=n,
+                                     n_test_users=n, name=key)
     m = _KFOLD.match(key)
     if m:
         k, fold = int(m.group(1)), int(m.group(2))
