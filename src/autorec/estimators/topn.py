@@ -22,7 +22,7 @@ import torch
 
 from ..data import Interactions
 from ..errors import ConfigError
-from ..families import factors, multvae, ranking_blocks
+from ..families import factors, lightgcn, multvae, ranking_blocks
 from ..families.multvae import VAE_DEFAULTS
 from ..families.topn import TOPN_DESCRIPTIONS, TopNFamily, TopNState, check_params, fit_topn, is_factored
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
@@ -112,6 +112,10 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         if name in VAE_DEFAULTS:
             module = multvae.new_module(name, values, x.shape[1], cfg.seed, n_users=x.shape[0])
             adapter = multvae.MultVAEAdapter(name, module, x, val, values, cfg.seed, fold_in=fold)
+        elif name == "lightgcn":
+            module = lightgcn.LightGCN(lightgcn.normalised_graph(x), x.shape[0], values["dim"], values["layers"],
+                                       values["init_std"], cfg.seed)
+            adapter = lightgcn.LightGCNAdapter(module, x, val, values, cfg.seed, fold_in=fold)
         elif blocks:
             ranking, block = ranking_blocks.split_params(name, values)
             module = ranking_blocks.new_module(name, block, x.shape[0], x.shape[1], cfg.seed)
@@ -124,6 +128,10 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         self.fit_seconds_ = self.history_.seconds
         if name in VAE_DEFAULTS:
             self.state_ = TopNState(name, values, popularity, network=module.eval())
+        elif name == "lightgcn":  # what scores need: the final (propagated) embeddings
+            with torch.no_grad():
+                users, items = module.propagate()
+            self.state_ = TopNState(name, values, popularity, user=users.numpy().copy(), item=items.numpy().copy())
         elif blocks:  # every architecture value recorded, so a load rebuilds the same graph
             self.state_ = TopNState(name, {**ranking, **block, **module.hp_values}, popularity, blocks=module.eval())
         else:
@@ -258,7 +266,7 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
             sparse = sp.csr_matrix((t["b.data"].numpy(), t["b.indices"].numpy(), t["b.indptr"].numpy()), shape=(n, n))
         user = t["factors.user"].numpy() if "factors.user" in t else None
         item = t["factors.item"].numpy() if "factors.item" in t else None
-        if obj.model_ in factors.FACTOR_DEFAULTS and (user is None or item is None):
+        if (obj.model_ in factors.FACTOR_DEFAULTS or obj.model_ == "lightgcn") and (user is None or item is None):
             raise ConfigError(f"{folder.path}: a {obj.model_} model needs its factor tensors")
         if ((dense is not None and dense.shape != (n, n)) or len(t["popularity"]) != n
                 or (item is not None and (item.shape[0] != n or user.shape != (shape[0], item.shape[1])))):

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from ..errors import ConfigError
 from ..hparams import Choice, Float
-from . import factors, multvae, ranking_blocks
+from . import factors, lightgcn, multvae, ranking_blocks
 from .factors import FACTOR_DEFAULTS, FACTOR_DESCRIPTIONS, FACTOR_TRAIN_DEFAULTS, check_factor_params
 from .multvae import VAE_DEFAULTS, VAE_DESCRIPTIONS, VAE_TRAIN_DEFAULTS, check_vae_params
 
@@ -42,6 +42,7 @@ TOPN_DESCRIPTIONS = {
     "gf-cf": "GF-CF (Shen et al. 2021): linear plus ideal low-pass graph filter of the item graph, closed form",
     **FACTOR_DESCRIPTIONS,
     **VAE_DESCRIPTIONS,
+    "lightgcn": lightgcn.DESCRIPTION,
     **{name: ranking_blocks.describe(name) for name in ranking_blocks.BLOCK_RANKING_MODELS},
 }
 
@@ -135,6 +136,10 @@ class TopNState:
                          for r in range(rows.shape[0])])
 
     def _check_fold_in(self) -> None:
+        if self.name == "lightgcn":
+            raise ConfigError("lightgcn cannot fold in a new user's history: a new user has no layer-0 embedding; "
+                              "models that can: popularity, itemknn, ease, gf-cf, ials, bpr, mult-vae, mult-dae, "
+                              "cdae, u-autorec")
         if self.blocks is not None:
             raise ConfigError(f"{self.name} (a block model ranked by sampled negatives) cannot fold in a new "
                               "user's history: its user embedding would need fitting; models that can: "
@@ -157,7 +162,8 @@ def topn_names() -> list[str]:
 def is_factored(name: str) -> bool:
     """Whether ``name`` is trained by epochs (iALS, BPR, Mult-VAE/DAE, the block models)
     rather than solved in closed form."""
-    return name in FACTOR_DEFAULTS or name in VAE_DEFAULTS or name in ranking_blocks.BLOCK_RANKING_MODELS
+    return (name in FACTOR_DEFAULTS or name in VAE_DEFAULTS or name in ranking_blocks.BLOCK_RANKING_MODELS
+            or name == "lightgcn")
 
 
 def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
@@ -168,6 +174,8 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
     if name in ranking_blocks.BLOCK_RANKING_MODELS:
         ranking, block = ranking_blocks.split_params(name, params)
         return {**ranking, **block}
+    if name == "lightgcn":
+        return lightgcn.check_params(params)
     if name not in TOPN_DEFAULTS:
         raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DESCRIPTIONS)}")
     values = dict(TOPN_DEFAULTS[name])
@@ -297,6 +305,9 @@ TOPN_SEARCH = {
              "dropout": Choice((0.0, 0.2, 0.4, 0.6), 0.2, help="input corruption")},
     "u-autorec": {"hidden": Choice((100, 300, 500), 500, help="hidden units"),
                   "reg": Float(1e-5, 0.1, 0.001, log=True, help="L2 on the weights")},
+    "lightgcn": {"dim": Choice((32, 64, 128), 64, help="embedding dimension"),
+                 "layers": Choice((1, 2, 3, 4), 3, help="propagation layers"),
+                 "reg": Float(1e-6, 1e-2, 1e-4, log=True, help="L2 on the layer-0 embeddings")},
     "bpr": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["bpr"]["dim"], help="factor dimension"),
             "reg": Float(1e-7, 1e-2, FACTOR_DEFAULTS["bpr"]["reg"], log=True, help="L2 per sampled triple"),
             "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling")},
@@ -329,13 +340,16 @@ class TopNFamily:
     def train_space_for(self, name: str) -> str:
         """BPR steps an optimizer (its lr and batch size are searched); iALS and the closed
         forms have no training settings to search."""
-        return "topn-sgd" if name == "bpr" or name in ranking_blocks.BLOCK_RANKING_MODELS else "none"
+        stepped = name in ("bpr", "lightgcn") or name in ranking_blocks.BLOCK_RANKING_MODELS
+        return "topn-sgd" if stepped else "none"
 
     def train_defaults(self, name: str) -> dict:
         if name in VAE_DEFAULTS:
             return dict(VAE_TRAIN_DEFAULTS)
         if name in ranking_blocks.BLOCK_RANKING_MODELS:
             return dict(ranking_blocks.BLOCK_RANKING_TRAIN_DEFAULTS)
+        if name == "lightgcn":
+            return dict(lightgcn.TRAIN_DEFAULTS)
         return dict(FACTOR_TRAIN_DEFAULTS.get(name, {}))
 
     def search_patience(self, name: str) -> int | None:
