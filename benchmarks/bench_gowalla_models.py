@@ -92,7 +92,8 @@ def main() -> None:
     problem = load_problem("gowalla", None, "lightgcn", 0)
     split = problem.split
     x = TopNModel("popularity")._positives(split.train)
-    out = {"command": "python benchmarks/bench_gowalla_models.py", "date": time.strftime("%Y-%m-%d"),
+    out = {"command": "python benchmarks/bench_gowalla_models.py" + "".join(
+               f" --{k.replace('_', '-')}" for k, v in vars(args).items() if v), "date": time.strftime("%Y-%m-%d"),
            "machine": f"{cpu_model()}, 2 cores"}
     if not args.skip_solve:
         out["solve"] = solve_timings(x, split.validation)
@@ -122,7 +123,17 @@ def main() -> None:
                          "fit_seconds": round(seconds, 1)})
             print(rows[-1], flush=True)
         out["models"] = rows
-    write_json(Path(__file__).resolve().parent / "results" / "topn" / "gowalla_models.json", out)
+    # a part not re-run this time is kept from the file (with its own command and date)
+    path = Path(__file__).resolve().parent / "results" / "topn" / "gowalla_models.json"
+    if path.exists():
+        import json
+
+        old = json.loads(path.read_text())
+        for part in ("solve", "models"):
+            if part not in out and part in old:
+                out[part] = old[part]
+                out[f"{part}_from"] = {k: old.get(f"{part}_from", {}).get(k, old.get(k)) for k in ("command", "date")}
+    write_json(path, out)
 
 
 if __name__ == "__main__":
