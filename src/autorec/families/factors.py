@@ -232,10 +232,27 @@ class RankingValidation:
         return {"ndcg@20": m["ndcg@20"], "recall@20": m["recall@20"]}
 
 
-class _FactorAdapter:
+class RankingAdapter:
+    """What every epoch-trained top-N adapter shares: NDCG@20 on validation, maximised
+    (``self._validation``, a `RankingValidation`), and for those trained on sampled negatives
+    the positives as the examples with a seeded sampler (``_init_positives``)."""
+
     metric = "ndcg@20"
     direction = "maximize"
 
+    def _init_positives(self, x: sp.csr_matrix, negatives: str, seed: int) -> None:
+        coo = sp.csr_matrix(x).tocoo()
+        self.users, self.items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        self.sampler = NegativeSampler(x, negatives, seed=np.random.default_rng(seed))
+
+    def n_examples(self) -> int:
+        return len(self.users)
+
+    def validate(self) -> dict[str, float] | None:
+        return self._validation()
+
+
+class _FactorAdapter(RankingAdapter):
     def _init_validation(self, module: FactorModule, train: sp.csr_matrix, validation: sp.csr_matrix | None,
                          fold_in=None) -> None:
         """``fold_in``: (positives, seen) of validation users who are not in ``train`` (strong
@@ -250,9 +267,6 @@ class _FactorAdapter:
     def fold_in_rows(self, rows: sp.csr_matrix) -> np.ndarray:
         raise ConfigError(f"{type(self).__name__[:-len('Adapter')].lower()} cannot fold in held-out users at every "
                           "epoch (it fits each one by L-BFGS); use a split whose validation users are in train")
-
-    def validate(self) -> dict[str, float] | None:
-        return self._validation()
 
 
 class IALSAdapter(_FactorAdapter):
@@ -292,14 +306,8 @@ class BPRAdapter(_FactorAdapter):
         if fold_in is not None:
             self.fold_in_rows(None)  # refuses, with the reason
         self._init_validation(module, x, validation)
-        coo = x.tocoo()
-        self.users = coo.row.astype(np.int64)
-        self.items = coo.col.astype(np.int64)
+        self._init_positives(x, params["negatives"], seed + 7919)
         self.reg = params["reg"]
-        self.sampler = NegativeSampler(x, params["negatives"], seed=np.random.default_rng(seed + 7919))
-
-    def n_examples(self) -> int:
-        return len(self.users)
 
     def batch_loss(self, index: np.ndarray) -> torch.Tensor:
         u = self.users[index]

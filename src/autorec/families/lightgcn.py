@@ -21,9 +21,8 @@ import scipy.sparse as sp
 import torch
 
 from ..data.negatives import KINDS as NEGATIVE_KINDS
-from ..data.negatives import NegativeSampler
 from ..errors import ConfigError
-from .factors import RankingValidation
+from .factors import RankingAdapter, RankingValidation
 
 DESCRIPTION = "LightGCN: embeddings propagated over the normalised user-item graph, BPR loss (He et al. 2020)"
 #: the paper's settings (its code's defaults for Gowalla), not tuned here
@@ -85,11 +84,8 @@ class LightGCN(torch.nn.Module):
         return final[: self.n_users], final[self.n_users:]
 
 
-class LightGCNAdapter:
+class LightGCNAdapter(RankingAdapter):
     """The engine's gradient adapter: the examples are the positives, one negative each."""
-
-    metric = "ndcg@20"
-    direction = "maximize"
 
     def __init__(self, module: LightGCN, x: sp.csr_matrix, validation: sp.csr_matrix | None,
                  values: Mapping[str, Any], seed: int, fold_in=None) -> None:
@@ -97,19 +93,14 @@ class LightGCNAdapter:
             raise ConfigError("lightgcn cannot fold in held-out users (a new user has no layer-0 embedding); "
                               "use a split whose validation users are in train")
         self.module = module
-        coo = sp.csr_matrix(x).tocoo()
-        self.users, self.items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        self._init_positives(x, values["negatives"], seed + 32452843)
         self.reg = values["reg"]
-        self.sampler = NegativeSampler(x, values["negatives"], seed=np.random.default_rng(seed + 32452843))
         self._validation = RankingValidation(self._scores, x, validation)
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             u, i = self.module.propagate()
             return (u[torch.from_numpy(np.asarray(users, dtype=np.int64))] @ i.T).numpy()
-
-    def n_examples(self) -> int:
-        return len(self.users)
 
     def batch_loss(self, index: np.ndarray) -> torch.Tensor:
         u = self.users[index]
@@ -122,6 +113,3 @@ class LightGCNAdapter:
         reg = 0.5 * ((ego[u] ** 2).sum() + (ego[n_users + i] ** 2).sum() + (ego[n_users + j] ** 2).sum()) / len(index)
         loss = torch.nn.functional.softplus(-margin).mean() + self.reg * reg
         return loss * (len(index) / len(self.users))
-
-    def validate(self) -> dict[str, float] | None:
-        return self._validation()

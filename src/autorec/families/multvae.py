@@ -26,7 +26,7 @@ import scipy.sparse as sp
 import torch
 
 from ..errors import ConfigError
-from .factors import RankingValidation
+from .factors import RankingAdapter, RankingValidation
 
 VAE_DESCRIPTIONS = {
     "mult-vae": "Mult-VAE: variational autoencoder of the 0/1 row, multinomial likelihood (Liang et al. 2018)",
@@ -168,11 +168,8 @@ def new_module(name: str, values: Mapping[str, Any], n_items: int, seed: int, n_
     return MultVAE(n_items, values["hidden"], values["latent"], values["dropout"], name == "mult-vae", seed)
 
 
-class MultVAEAdapter:
+class MultVAEAdapter(RankingAdapter):
     """The engine's gradient adapter: the examples are the users with a positive."""
-
-    metric = "ndcg@20"
-    direction = "maximize"
 
     def __init__(self, name: str, module: MultVAE, x: sp.csr_matrix, validation: sp.csr_matrix | None,
                  values: Mapping[str, Any], seed: int, fold_in=None) -> None:
@@ -225,6 +222,3 @@ class MultVAEAdapter:
                 (p ** 2).sum() for p in (w.enc1.weight, w.enc2.weight, w.dec1.weight, w.dec2.weight))
         self.steps += 1
         return loss / len(self.rows)
-
-    def validate(self) -> dict[str, float] | None:
-        return self._validation()

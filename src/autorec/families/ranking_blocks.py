@@ -24,11 +24,10 @@ import torch
 
 from ..blocks.graph import DataInfo
 from ..data.negatives import KINDS as NEGATIVE_KINDS
-from ..data.negatives import NegativeSampler
 from ..errors import ConfigError
 from ..hparams import DefaultHP, FixedHP
 from ..models.zoo import ZOO, make_model
-from .factors import RankingValidation
+from .factors import RankingAdapter, RankingValidation
 
 BLOCK_RANKING_MODELS = ("mf", "gmf", "mlp", "neumf")
 LOSSES = ("bce", "bpr")
@@ -101,11 +100,8 @@ def score_users(module: torch.nn.Module, users: np.ndarray, n_items: int, chunk:
     return out
 
 
-class BlockRankingAdapter:
+class BlockRankingAdapter(RankingAdapter):
     """The engine's gradient adapter: the examples are the positives, each with its negatives."""
-
-    metric = "ndcg@20"
-    direction = "maximize"
 
     def __init__(self, module: torch.nn.Module, x: sp.csr_matrix, validation: sp.csr_matrix | None,
                  ranking: Mapping[str, Any], seed: int, fold_in=None) -> None:
@@ -113,15 +109,10 @@ class BlockRankingAdapter:
             raise ConfigError("the block models cannot fold in held-out users (a new user's embedding would "
                               "need fitting); use a split whose validation users are in train")
         self.module = module
-        coo = sp.csr_matrix(x).tocoo()
-        self.users, self.items = coo.row.astype(np.int64), coo.col.astype(np.int64)
+        self._init_positives(x, ranking["negatives"], seed + 15485863)
         self.n_items = x.shape[1]
         self.ranking = dict(ranking)
-        self.sampler = NegativeSampler(x, ranking["negatives"], seed=np.random.default_rng(seed + 15485863))
         self._validation = RankingValidation(lambda users: score_users(module, users, self.n_items), x, validation)
-
-    def n_examples(self) -> int:
-        return len(self.users)
 
     def batch_loss(self, index: np.ndarray) -> torch.Tensor:
         n_neg = self.ranking["n_negatives"]
@@ -141,6 +132,3 @@ class BlockRankingAdapter:
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum") / (
                 len(index) * (1 + n_neg))
         return (loss + penalty) * (len(index) / len(self.users))
-
-    def validate(self) -> dict[str, float] | None:
-        return self._validation()
