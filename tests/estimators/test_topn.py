@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 import autorec
 from autorec import TopNModel
@@ -13,12 +12,11 @@ from autorec.data import Interactions
 from autorec.errors import ConfigError
 from autorec.splits import make_split
 
+from planted import planted_clicks
+
 
 def _implicit(n_users=60, n_items=30, seed=0):
-    rng = np.random.default_rng(seed)
-    taste = rng.normal(size=(n_users, 2)) @ rng.normal(size=(2, n_items))
-    u, i = np.nonzero(taste + rng.normal(scale=0.5, size=taste.shape) > 0.8)
-    return Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
+    return planted_clicks(n_users, n_items, rank=2, threshold=0.8, seed=seed)
 
 
 @pytest.fixture(scope="module")

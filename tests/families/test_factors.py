@@ -5,29 +5,22 @@ fold-in is a minimum of its objective; both save, load and stop on validation ND
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
 
 import autorec
 from autorec import TopNModel
-from autorec.data import Interactions
 from autorec.errors import ConfigError
 from autorec.families import factors
 from autorec.splits import make_split
 
-
-def _clicks(n_users=80, n_items=50, seed=0):
-    rng = np.random.default_rng(seed)
-    taste = rng.normal(size=(n_users, 3)) @ rng.normal(size=(3, n_items))
-    u, i = np.nonzero(taste + rng.normal(scale=0.5, size=taste.shape) > 1.0)
-    return Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
+from planted import planted_clicks
 
 
 @pytest.fixture(scope="module")
 def split():
-    return make_split(_clicks(), "user-80-20", seed=0)
+    return make_split(planted_clicks(80, 50), "user-80-20", seed=0)
 
 
 def _normal_equations(x, fixed, alpha0, lambdas):

@@ -5,26 +5,22 @@ learns, the artifact round-trips, and fold-in is refused with the reason."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
 
 import autorec
 from autorec import TopNModel
-from autorec.data import Interactions
 from autorec.errors import ConfigError
 from autorec.families import lightgcn
 from autorec.splits import make_split
 
+from planted import planted_clicks
+
 
 @pytest.fixture(scope="module")
 def split():
-    rng = np.random.default_rng(0)
-    taste = rng.normal(size=(120, 3)) @ rng.normal(size=(3, 40))
-    u, i = np.nonzero(taste + rng.normal(scale=0.5, size=taste.shape) > 1.0)
-    data = Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
-    return make_split(data, "user-80-20", seed=0)
+    return make_split(planted_clicks(120, 40), "user-80-20", seed=0)
 
 
 def test_propagation_is_the_mean_of_the_normalised_layers():

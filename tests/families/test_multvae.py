@@ -4,26 +4,22 @@ annealed KL), training learns, a history folds in natively, and the models save 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
 
 import autorec
 from autorec import TopNModel
-from autorec.data import Interactions
 from autorec.errors import ConfigError
 from autorec.families import multvae
 from autorec.splits import make_split
 
+from planted import planted_clicks
+
 
 @pytest.fixture(scope="module")
 def split():
-    rng = np.random.default_rng(0)
-    taste = rng.normal(size=(150, 3)) @ rng.normal(size=(3, 40))
-    u, i = np.nonzero(taste + rng.normal(scale=0.5, size=taste.shape) > 1.0)
-    data = Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
-    return make_split(data, "user-80-20", seed=0)
+    return make_split(planted_clicks(150, 40), "user-80-20", seed=0)
 
 
 def test_the_loss_is_the_multinomial_likelihood_and_the_annealed_kl():

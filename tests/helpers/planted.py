@@ -36,3 +36,14 @@ def planted_table(n=3000, seed=0):
                           "c2": rng.choice(["x", "y", None], n)})
     frame.loc[::17, "d0"] = np.nan
     return FeatureTable(frame, label="label", dense=["d0", "const"], categorical=["c0", "c1", "c2"], name="planted")
+
+
+def planted_clicks(n_users=80, n_items=40, rank=3, threshold=1.0, seed=0):
+    """Implicit feedback with a known low-rank taste: a user clicks an item where taste plus
+    noise exceeds ``threshold`` (no rating column)."""
+    from autorec.data import Interactions
+
+    rng = np.random.default_rng(seed)
+    taste = rng.normal(size=(n_users, rank)) @ rng.normal(size=(rank, n_items))
+    u, i = np.nonzero(taste + rng.normal(scale=0.5, size=taste.shape) > threshold)
+    return Interactions.from_frame(pd.DataFrame({"user": u, "item": i}), rating_col=None)
