@@ -59,24 +59,38 @@ FACTOR_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
 _BUCKET_FLOATS = 1 << 23  # floats per batched solve: the padded histories plus the systems
 
 
-def check_factor_params(name: str, params: Mapping[str, Any] | None) -> dict:
-    values = dict(FACTOR_DEFAULTS[name])
+# the checks every top-N model's parameters go through (here and in topn, multvae, lightgcn,
+# ranking_blocks), so that a wrong value reads the same whichever model it was given to
+def merged_params(name: str, defaults: Mapping[str, Any], params: Mapping[str, Any] | None) -> dict:
+    """``defaults`` overridden by ``params``; a key the model does not have is an error."""
+    values = dict(defaults)
     unknown = sorted(set(params or {}) - set(values))
     if unknown:
-        raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values)}")
+        raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values) or 'none'}")
     values.update(params or {})
-    dim = values["dim"]
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ConfigError(f"{name}: dim must be a whole number >= 1, got {dim!r}")
-    values["dim"] = int(dim)
+    return values
+
+
+def whole_number(name: str, key: str, value: Any, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ConfigError(f"{name}: {key} must be a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
+def non_negative(name: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value < 0:
+        raise ConfigError(f"{name}: {key} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_factor_params(name: str, params: Mapping[str, Any] | None) -> dict:
+    values = merged_params(name, FACTOR_DEFAULTS[name], params)
+    values["dim"] = whole_number(name, "dim", values["dim"])
     if name == "ials" and values["alpha0"] is None:
         values.pop("alpha0")  # derived from ``unobserved`` and the data at fit (ials_alpha0)
     for key in ("reg", "init_std") + (tuple(k for k in ("alpha0", "unobserved", "reg_exponent") if k in values)
                                        if name == "ials" else ()):
-        v = values[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-            raise ConfigError(f"{name}: {key} must be a number >= 0, got {v!r}")
-        values[key] = float(v)
+        values[key] = non_negative(name, key, values[key])
     if name == "ials" and not values["reg"] > 0:
         raise ConfigError("ials: reg must be > 0 (it keeps every row's system positive definite)")
     if name == "bpr" and values["negatives"] not in NEGATIVE_KINDS:

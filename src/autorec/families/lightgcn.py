@@ -22,7 +22,7 @@ import torch
 
 from ..data.negatives import KINDS as NEGATIVE_KINDS
 from ..errors import ConfigError
-from .factors import RankingAdapter, RankingValidation
+from .factors import RankingAdapter, RankingValidation, merged_params, non_negative, whole_number
 
 DESCRIPTION = "LightGCN: embeddings propagated over the normalised user-item graph, BPR loss (He et al. 2020)"
 #: the paper's settings (its code's defaults for Gowalla), not tuned here
@@ -32,21 +32,11 @@ TRAIN_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "batch_size":
 
 
 def check_params(params: Mapping[str, Any] | None) -> dict:
-    values = dict(DEFAULTS)
-    unknown = sorted(set(params or {}) - set(values))
-    if unknown:
-        raise ConfigError(f"lightgcn has no parameter(s) {unknown}; known: {sorted(values)}")
-    values.update(params or {})
+    values = merged_params("lightgcn", DEFAULTS, params)
     for key, low in (("dim", 1), ("layers", 0)):
-        v = values[key]
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-            raise ConfigError(f"lightgcn: {key} must be a whole number >= {low}, got {v!r}")
-        values[key] = int(v)
+        values[key] = whole_number("lightgcn", key, values[key], low)
     for key in ("reg", "init_std"):
-        v = values[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-            raise ConfigError(f"lightgcn: {key} must be a number >= 0, got {v!r}")
-        values[key] = float(v)
+        values[key] = non_negative("lightgcn", key, values[key])
     if values["negatives"] not in NEGATIVE_KINDS:
         raise ConfigError(f"lightgcn: negatives must be one of {', '.join(NEGATIVE_KINDS)}, got {values['negatives']!r}")
     return values

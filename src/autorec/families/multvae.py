@@ -26,7 +26,7 @@ import scipy.sparse as sp
 import torch
 
 from ..errors import ConfigError
-from .factors import RankingAdapter, RankingValidation
+from .factors import RankingAdapter, RankingValidation, merged_params, non_negative, whole_number
 
 VAE_DESCRIPTIONS = {
     "mult-vae": "Mult-VAE: variational autoencoder of the 0/1 row, multinomial likelihood (Liang et al. 2018)",
@@ -60,24 +60,14 @@ def default_batch_size(x: sp.csr_matrix) -> int:
 
 
 def check_vae_params(name: str, params: Mapping[str, Any] | None) -> dict:
-    values = dict(VAE_DEFAULTS[name])
-    unknown = sorted(set(params or {}) - set(values))
-    if unknown:
-        raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values)}")
-    values.update(params or {})
+    values = merged_params(name, VAE_DEFAULTS[name], params)
     ints = ("hidden",) if name in ROW_AUTOENCODERS else ("hidden", "latent")
     for key in ints + (("anneal_steps",) if name == "mult-vae" else ()):
-        v = values[key]
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ConfigError(f"{name}: {key} must be a whole number >= 1, got {v!r}")
-        values[key] = int(v)
+        values[key] = whole_number(name, key, values[key])
     if not isinstance(values["dropout"], (int, float)) or not 0 <= values["dropout"] < 1:
         raise ConfigError(f"{name}: dropout must be in [0, 1), got {values['dropout']!r}")
     for key in ("beta_max",) if name == "mult-vae" else ("reg",):
-        v = values[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-            raise ConfigError(f"{name}: {key} must be a number >= 0, got {v!r}")
-        values[key] = float(v)
+        values[key] = non_negative(name, key, values[key])
     values["dropout"] = float(values["dropout"])
     return values
 

@@ -27,7 +27,7 @@ from ..data.negatives import KINDS as NEGATIVE_KINDS
 from ..errors import ConfigError
 from ..hparams import DefaultHP, FixedHP
 from ..models.zoo import ZOO, make_model
-from .factors import RankingAdapter, RankingValidation
+from .factors import RankingAdapter, RankingValidation, whole_number
 
 BLOCK_RANKING_MODELS = ("mf", "gmf", "mlp", "neumf")
 LOSSES = ("bce", "bpr")
@@ -51,10 +51,7 @@ def split_params(name: str, params: Mapping[str, Any] | None) -> tuple[dict, dic
         raise ConfigError(f"{name}: loss must be one of {', '.join(LOSSES)}, got {ranking['loss']!r}")
     if ranking["negatives"] not in NEGATIVE_KINDS:
         raise ConfigError(f"{name}: negatives must be one of {', '.join(NEGATIVE_KINDS)}, got {ranking['negatives']!r}")
-    n = ranking["n_negatives"]
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ConfigError(f"{name}: n_negatives must be a whole number >= 1, got {n!r}")
-    ranking["n_negatives"] = int(n)
+    ranking["n_negatives"] = whole_number(name, "n_negatives", ranking["n_negatives"])
     make_model(name, "rating", **params)  # unknown block keys fail here, naming the known ones
     return ranking, params
 

@@ -178,11 +178,7 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
         return lightgcn.check_params(params)
     if name not in TOPN_DEFAULTS:
         raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DESCRIPTIONS)}")
-    values = dict(TOPN_DEFAULTS[name])
-    unknown = sorted(set(params or {}) - set(values))
-    if unknown:
-        raise ConfigError(f"{name} has no parameter(s) {unknown}; known: {sorted(values) or 'none'}")
-    values.update(params or {})
+    values = factors.merged_params(name, TOPN_DEFAULTS[name], params)
     if name == "itemknn":
         n = values["neighbours"]
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -193,13 +189,9 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
         if not isinstance(values["lambda"], (int, float)) or not values["lambda"] > 0:
             raise ConfigError(f"ease: lambda must be a number > 0, got {values['lambda']!r}")
     if name == "gf-cf":
-        k = values["k"]
-        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1):
-            raise ConfigError(f"gf-cf: k must be a whole number >= 1, got {k!r}")
-        a = values["alpha"]
-        if isinstance(a, bool) or not isinstance(a, (int, float)) or not np.isfinite(a) or a < 0:
-            raise ConfigError(f"gf-cf: alpha must be a number >= 0, got {a!r}")
-        values["k"], values["alpha"] = (None if k is None else int(k)), float(a)
+        if values["k"] is not None:
+            values["k"] = factors.whole_number("gf-cf", "k", values["k"])
+        values["alpha"] = factors.non_negative("gf-cf", "alpha", values["alpha"])
     return values
 
 
