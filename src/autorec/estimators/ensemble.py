@@ -141,8 +141,8 @@ class Ensemble(TopNMixin):
         if fold_in is None:
             seen, scores = first.seen_, self.score_users
         else:
-            scorers = [m.fold_in_scorer(fold_in)[1] for m in self.members]
-            seen = first.fold_in_scorer(fold_in)[0]
+            pairs = [m.fold_in_scorer(fold_in) for m in self.members]
+            seen, scorers = pairs[0][0], [score for _, score in pairs]
 
             def scores(users):
                 each = np.stack([standardise_rows(score(users)).ravel() for score in scorers])
