@@ -62,9 +62,78 @@ def test_gfcf_is_its_linear_plus_ideal_low_pass_filter(data):
         TopNModel("gf-cf", params={"k": 30}).fit(data)
 
 
-@pytest.mark.parametrize("name", ["popularity", "itemknn", "ease", "gf-cf"])
+def _graph(x, k):
+    """R, P = R^T R, and the ideal low-pass filter L of the 0/1 matrix x, densely."""
+    du, di = x.sum(1), x.sum(0)
+    r = x / np.sqrt(np.maximum(du, 1))[:, None] / np.sqrt(np.maximum(di, 1))[None, :]
+    r[:, di == 0] = 0
+    _, _, vt = np.linalg.svd(r)
+    v = vt[:k]
+    d_inv = np.where(di > 0, 1 / np.sqrt(np.maximum(di, 1)), 0)
+    return r.T @ r, (d_inv[:, None] * v.T) @ (v * np.sqrt(di)[None, :])
+
+
+@pytest.mark.parametrize("solver, steps, merge, combine", [("rk4", 1, "early", False), ("euler", 3, "late", False),
+                                                           ("euler", 1, "early", True), ("rk4", 2, "late", True)])
+def test_bspm_is_blurring_then_a_polynomial_of_the_item_graph(data, solver, steps, merge, combine):
+    """Euler's step is I - hP and RK4's the degree-4 Taylor polynomial of exp(-hP): BSPM's
+    scores, by its definition, written densely."""
+    t, beta = 2.5, 0.4
+    model = TopNModel("bspm", params={"k": 6, "beta": beta, "t_sharpen": t, "sharpen_steps": steps,
+                                      "solver": solver, "merge": merge, "combine": combine}).fit(data)
+    x = data.csr().toarray().astype(float)
+    p, ideal = _graph(x, 6)
+    h, eye = t / steps, np.eye(p.shape[0])
+    hp = h * p
+    step = eye - hp if solver == "euler" else eye - hp + hp @ hp / 2 - hp @ hp @ hp / 6 + hp @ hp @ hp @ hp / 24
+    blurred = x @ p
+    y = blurred + beta * x @ ideal if merge == "early" else blurred
+    points = [blurred]
+    for _ in range(steps):
+        y = y @ step
+        points.append(y)
+    want = np.mean(points, axis=0) if combine else y
+    if merge == "late":
+        want = want + beta * x @ ideal
+    got = model.score_users(np.arange(data.n_users))
+    np.testing.assert_allclose(got, want, atol=2e-5 * np.abs(want).max())  # the propagation is float32
+
+
+def test_bspm_without_sharpening_is_gfcf(data):
+    gfcf = TopNModel("gf-cf", params={"k": 6, "alpha": 0.7}).fit(data)
+    bspm = TopNModel("bspm", params={"k": 6, "beta": 0.7, "t_sharpen": 0.0, "combine": False}).fit(data)
+    want = gfcf.score_users(np.arange(data.n_users))
+    np.testing.assert_allclose(bspm.score_users(np.arange(data.n_users)), want, atol=1e-5 * np.abs(want).max())
+
+
+def test_graph_filters_reuse_a_cached_svd_only_for_the_same_matrix_and_k(data):
+    from autorec.families import graph_filters
+
+    graph_filters.clear_cache()
+    first = TopNModel("gf-cf", params={"k": 6}).fit(data).state_.lowpass_out
+    assert len(graph_filters._SVD_CACHE) == 1
+    again = TopNModel("bspm", params={"k": 6}).fit(data).state_.lowpass_out
+    np.testing.assert_array_equal(first, again)
+    assert len(graph_filters._SVD_CACHE) == 1
+    TopNModel("bspm", params={"k": 5}).fit(data)
+    TopNModel("bspm", params={"k": 6}).fit(_implicit(seed=1))
+    assert len(graph_filters._SVD_CACHE) == 3
+
+
+@pytest.mark.parametrize("params, message", [({"solver": "heun"}, "bspm: solver must be one of euler, rk4"),
+                                             ({"merge": "middle"}, "bspm: merge must be one of early, late"),
+                                             ({"sharpen_steps": 0}, "bspm: sharpen_steps must be a whole number"),
+                                             ({"t_sharpen": -1.0}, "bspm: t_sharpen must be a number >= 0"),
+                                             ({"combine": "yes"}, "bspm: combine must be true or false"),
+                                             ({"gamma": 1.0}, r"bspm has no parameter\(s\) \['gamma'\]")])
+def test_bspm_refuses_bad_settings(data, params, message):
+    with pytest.raises(ConfigError, match=message):
+        TopNModel("bspm", params=params).fit(data)
+
+
+@pytest.mark.parametrize("name", ["popularity", "itemknn", "ease", "gf-cf", "bspm"])
 def test_recommend_fold_in_save_and_load(data, name, tmp_path):
-    params = {"ease": {"lambda": 10.0}, "gf-cf": {"k": 5}}.get(name)
+    params = {"ease": {"lambda": 10.0}, "gf-cf": {"k": 5}, "bspm": {"k": 5}}.get(name)
     model = TopNModel(name, params=params).fit(data)
     user = data.user_ids[3]
     top = model.recommend(user, k=5)

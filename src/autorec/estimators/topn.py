@@ -23,6 +23,7 @@ import torch
 from ..data import Interactions
 from ..errors import ConfigError
 from ..families import factors, lightgcn, multvae, ranking_blocks
+from ..families.graph_filters import GRAPH_FILTERS
 from ..families.multvae import VAE_DEFAULTS
 from ..families.topn import TOPN_DESCRIPTIONS, TopNFamily, TopNState, check_params, fit_topn, is_factored
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
@@ -292,14 +293,14 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
                                   f"{shape[0]:,} users x {n:,} items: {str(exc).splitlines()[0]}") from None
             blocks.eval()
         gfcf = {}
-        if obj.model_ == "gf-cf":
+        if obj.model_ in GRAPH_FILTERS:
             folder.require_tensors("gfcf.norm.indptr", "gfcf.norm.indices", "gfcf.norm.data", "gfcf.lowpass_in",
                                    "gfcf.lowpass_out")
             gfcf["norm"] = sp.csr_matrix((t["gfcf.norm.data"].numpy(), t["gfcf.norm.indices"].numpy(),
                                           t["gfcf.norm.indptr"].numpy()), shape=shape)
             gfcf["lowpass_in"], gfcf["lowpass_out"] = t["gfcf.lowpass_in"].numpy(), t["gfcf.lowpass_out"].numpy()
             if gfcf["lowpass_in"].shape[0] != n or gfcf["lowpass_out"].shape != gfcf["lowpass_in"].T.shape:
-                raise ConfigError(f"{folder.path}: the gf-cf filters do not fit its {n:,} items")
+                raise ConfigError(f"{folder.path}: the {obj.model_} filters do not fit its {n:,} items")
         obj.state_ = TopNState(obj.model_, dict(meta["hparams"]), t["popularity"].numpy(), dense=dense, sparse=sparse,
                                user=user, item=item, network=network, blocks=blocks, **gfcf)
         obj.fit_seconds_ = meta.get("fit_seconds", 0.0)

@@ -9,11 +9,8 @@ gradient steps, so no engine adapter: ``fit`` solves for B directly.
 * ``ease``: EASE (Steck 2019): ``B = I - P / diag(P)`` with ``P = (X^T X + lambda I)^-1``,
   ``diag(B) = 0``: the closed-form minimiser of ``|X - XB|^2 + lambda |B|^2`` under
   ``diag(B) = 0``.  Dense in items (memory ``n_items^2`` floats): refused beyond ``max_items``.
-* ``gf-cf``: graph filtering (Shen et al. 2021, "How powerful is graph convolution for
-  recommendation?"): with ``R = D_U^-1/2 X D_I^-1/2`` (degree-normalised) and ``V`` its top
-  ``k`` right singular vectors, ``score(u) = x_u R^T R + alpha x_u D_I^-1/2 V^T V D_I^1/2``:
-  a linear low-pass filter plus an ideal one.  B is never formed: ``x_u R^T R`` is two sparse
-  products and the ideal filter two thin dense ones.
+* ``gf-cf`` and ``bspm``: filters of the normalised item graph (Shen et al. 2021; Choi et al.
+  2023), in :mod:`.graph_filters`.  B is never formed.
 
 Because scores come from a history row, every model here folds a new user in natively: the
 history is the row.  The factor models trained by epochs (iALS, BPR-MF) are in
@@ -31,7 +28,8 @@ import scipy.sparse as sp
 
 from ..errors import ConfigError
 from ..hparams import Choice, Float
-from . import factors, lightgcn, multvae, ranking_blocks
+from . import factors, graph_filters, lightgcn, multvae, ranking_blocks
+from .graph_filters import MERGES, SOLVERS
 from .factors import FACTOR_DEFAULTS, FACTOR_DESCRIPTIONS, FACTOR_TRAIN_DEFAULTS, check_factor_params
 from .multvae import VAE_DEFAULTS, VAE_DESCRIPTIONS, VAE_TRAIN_DEFAULTS, check_vae_params
 
@@ -40,6 +38,7 @@ TOPN_DESCRIPTIONS = {
     "itemknn": "ItemKNN: item-based neighbours, cosine similarity with shrinkage (Sarwar et al. 2001)",
     "ease": "EASE (Steck 2019): closed-form linear item-item autoencoder, diag(B) = 0",
     "gf-cf": "GF-CF (Shen et al. 2021): linear plus ideal low-pass graph filter of the item graph, closed form",
+    "bspm": "BSPM (Choi et al. 2023): the item graph's blurring then sharpening processes, closed form",
     **FACTOR_DESCRIPTIONS,
     **VAE_DESCRIPTIONS,
     "lightgcn": lightgcn.DESCRIPTION,
@@ -54,8 +53,8 @@ TOPN_DEFAULTS: dict[str, dict[str, Any]] = {
     "itemknn": {"neighbours": 100, "shrink": 10.0},
     "ease": {"lambda": 500.0, "max_items": 30_000},
     # GF-CF's k 256 and alpha 0.3 are the paper's, one setting for all its datasets but one;
-    # k None: 256, or one less than the smaller side of a smaller matrix
-    "gf-cf": {"k": None, "alpha": 0.3},
+    # BSPM's: see graph_filters.DEFAULTS
+    **graph_filters.DEFAULTS,
 }
 
 
@@ -73,10 +72,16 @@ class TopNState:
     item: np.ndarray | None = None  # their item factors
     network: "multvae.MultVAE | None" = None  # Mult-VAE / Mult-DAE (in eval mode)
     blocks: Any = None  # a zoo block graph (MF, GMF, MLP, NeuMF) scored per (user, item), in eval mode
-    norm: sp.csr_matrix | None = None  # GF-CF's degree-normalised R (users x items)
-    lowpass_in: np.ndarray | None = None  # GF-CF's D_I^-1/2 V^T (items x k)
+    norm: sp.csr_matrix | None = None  # the graph filters' degree-normalised R (users x items)
+    lowpass_in: np.ndarray | None = None  # their D_I^-1/2 V^T (items x k)
     lowpass_out: np.ndarray | None = None  # and V D_I^1/2 (k x items)
     _gram: sp.csr_matrix | None = field(default=None, repr=False)  # GF-CF's R^T R, made on first use
+    _propagate: Any = field(default=None, repr=False)  # BSPM's y -> y R^T R, made on first use
+
+    def gram(self) -> sp.csr_matrix:
+        if self._gram is None:  # R^T R once (Gowalla: 35M entries): 1.7x faster than two products a batch
+            self._gram = (self.norm.T @ self.norm).tocsr()
+        return self._gram
 
     @property
     def factored(self) -> bool:
@@ -106,11 +111,9 @@ class TopNState:
         if self.network is not None:
             return self._network_scores(history)
         if self.norm is not None:
-            h = sp.csr_matrix(history, dtype=np.float64)
-            if self._gram is None:  # R^T R once (Gowalla: 35M entries): 1.7x faster than two products a batch
-                self._gram = (self.norm.T @ self.norm).tocsr()
-            linear = (h @ self._gram).toarray()
-            return linear + float(self.params["alpha"]) * ((h @ self.lowpass_in) @ self.lowpass_out)
+            if self.name == "bspm" and self._propagate is None:
+                self._propagate = graph_filters.Propagator(self.norm)
+            return graph_filters.scores(self, history, self._propagate)
         if self.dense is not None:
             return np.asarray(history @ self.dense, dtype=np.float64)
         return np.asarray((history @ self.sparse).toarray(), dtype=np.float64)
@@ -138,12 +141,12 @@ class TopNState:
     def _check_fold_in(self) -> None:
         if self.name == "lightgcn":
             raise ConfigError("lightgcn cannot fold in a new user's history: a new user has no layer-0 embedding; "
-                              "models that can: popularity, itemknn, ease, gf-cf, ials, bpr, mult-vae, mult-dae, "
+                              "models that can: popularity, itemknn, ease, gf-cf, bspm, ials, bpr, mult-vae, mult-dae, "
                               "cdae, u-autorec")
         if self.blocks is not None:
             raise ConfigError(f"{self.name} (a block model ranked by sampled negatives) cannot fold in a new "
                               "user's history: its user embedding would need fitting; models that can: "
-                              "popularity, itemknn, ease, gf-cf, ials, bpr, mult-vae, mult-dae")
+                              "popularity, itemknn, ease, gf-cf, bspm, ials, bpr, mult-vae, mult-dae")
 
     def fold_in(self, items: np.ndarray) -> np.ndarray:
         """Scores of every item for a new user whose positives are the item indices ``items``."""
@@ -188,10 +191,8 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
     if name == "ease":
         if not isinstance(values["lambda"], (int, float)) or not values["lambda"] > 0:
             raise ConfigError(f"ease: lambda must be a number > 0, got {values['lambda']!r}")
-    if name == "gf-cf":
-        if values["k"] is not None:
-            values["k"] = factors.whole_number("gf-cf", "k", values["k"])
-        values["alpha"] = factors.non_negative("gf-cf", "alpha", values["alpha"])
+    if name in graph_filters.GRAPH_FILTERS:
+        values = graph_filters.check_params(name, values)
     return values
 
 
@@ -202,8 +203,8 @@ def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> T
     popularity = np.asarray(x.sum(axis=0)).ravel()
     if name == "popularity":
         return TopNState(name, values, popularity)
-    if name == "gf-cf":
-        return _fit_gfcf(values, x, popularity)
+    if name in graph_filters.GRAPH_FILTERS:
+        return TopNState(name, popularity=popularity, **graph_filters.fit(name, values, x, popularity))
     if name == "ease":
         n = x.shape[1]
         if n > values["max_items"]:
@@ -233,29 +234,6 @@ def fit_topn(name: str, params: Mapping[str, Any] | None, x: sp.csr_matrix) -> T
     return TopNState(name, values, popularity, sparse=sparse.T.tocsr())
 
 
-def _fit_gfcf(values: dict, x: sp.csr_matrix, popularity: np.ndarray) -> TopNState:
-    from scipy.sparse.linalg import svds
-
-    if values["k"] is None:  # the paper's 256 where the data has room for it
-        values = {**values, "k": int(min(256, min(x.shape) - 1))}
-    k = values["k"]
-    if k < 1 or k >= min(x.shape):
-        raise ConfigError(f"gf-cf: k={k} singular vectors need more than {k} users and items; this data has "
-                          f"{x.shape[0]:,} x {x.shape[1]:,} (lower k)")
-    user_deg = np.asarray(x.sum(axis=1)).ravel()
-    item_deg = popularity
-    inv_u = 1.0 / np.sqrt(np.maximum(user_deg, 1.0))
-    inv_i = np.where(item_deg > 0, 1.0 / np.sqrt(np.maximum(item_deg, 1.0)), 0.0)
-    norm = sp.csr_matrix(sp.diags(inv_u) @ x @ sp.diags(inv_i))
-    # ARPACK, started from a seeded vector: the same singular vectors on every run
-    v0 = np.random.default_rng(0).random(min(x.shape))
-    _, _, vt = svds(norm, k=k, v0=v0)
-    lowpass_in = (inv_i[:, None] * vt.T)  # D_I^-1/2 V^T
-    lowpass_out = vt * np.sqrt(item_deg)[None, :]  # V D_I^1/2
-    return TopNState("gf-cf", values, popularity, norm=norm, lowpass_in=np.ascontiguousarray(lowpass_in),
-                     lowpass_out=np.ascontiguousarray(lowpass_out))
-
-
 def _top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Each row's ``k`` largest entries (ties by lower column), the rest dropped."""
     rows, cols, vals = [], [], []
@@ -281,6 +259,13 @@ TOPN_SEARCH = {
     "ease": {"lambda": Float(1.0, 1e4, 500.0, log=True, help="the L2 on B")},
     "gf-cf": {"k": Choice((64, 128, 256, 512), 256, help="singular vectors of the ideal low-pass filter"),
               "alpha": Float(0.01, 3.0, 0.3, log=True, help="weight of the ideal filter")},
+    "bspm": {"k": Choice((64, 128, 256, 512), 256, help="singular vectors of the ideal low-pass filter"),
+             "beta": Float(0.01, 3.0, 0.3, log=True, help="weight of the ideal filter"),
+             "t_sharpen": Float(0.1, 4.0, 1.2, help="sharpening time"),
+             "sharpen_steps": Choice((1, 2, 4), 1, help="steps of the sharpening solver"),
+             "solver": Choice(SOLVERS, "euler", help="sharpening ODE solver"),
+             "merge": Choice(MERGES, "early", help="add the ideal filter before or after sharpening"),
+             "combine": Choice((False, True), True, help="average the blurred and sharpened time points")},
     # iALS: Rendle et al. 2021 tune the unobserved weight and the L2 on log scales with the
     # frequency scaling (nu = 1) fixed; the dimension is capped by the d^3 per row of each solve
     "ials": {"dim": Choice((32, 64, 128, 256, 512), FACTOR_DEFAULTS["ials"]["dim"], help="factor dimension"),
