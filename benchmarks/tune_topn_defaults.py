@@ -9,7 +9,10 @@ inner training part and scored by NDCG@20 on the inner holdout (early stopping o
 configuration's score is its mean rank over the two datasets; the best mean rank becomes the
 default.  MovieLens-100K and Gowalla, where figures are reported, are not used.
 
-    python benchmarks/tune_topn_defaults.py [--models ials,bpr]
+    python benchmarks/tune_topn_defaults.py [--models ials,bpr,bspm]
+
+BSPM's grid: beta, sharpening time, solver, merge and combine, with k at its data-sized
+default (the search tunes k).
 
 Writes benchmarks/results/topn/tune_defaults_MODEL.json per model.  (A first iALS grid,
 alpha0 0.001..0.1 x reg 1e-4..0.03, peaked at its upper reg edge: this grid is the one that
@@ -42,7 +45,13 @@ GRIDS = {
         (3.0, 10.0, 30.0, 100.0, 300.0), (0.003, 0.01, 0.03, 0.1, 0.3))],
     "bpr": [{"params": {"dim": 64, "reg": r}, "train": {"lr": lr}} for r, lr in itertools.product(
         (1e-6, 1e-5, 1e-4, 1e-3), (1e-3, 3e-3, 1e-2))],
+    "bspm": [{"beta": b, "t_sharpen": t, "solver": s, "merge": m, "combine": c}
+             for b, t, s, m, c in itertools.product((0.1, 0.2, 0.3, 0.5), (0.5, 1.2, 2.5), ("euler", "rk4"),
+                                                    ("early", "late"), (False, True))],
 }
+TUNE_DATA = {"ials": ("ml-latest-small", "ml-latest-small-sparse"),
+             "bpr": ("ml-latest-small", "ml-latest-small-sparse"),
+             "bspm": ("ml-latest-small", "ml-latest-small-sparse")}
 
 
 def subsample(data: Interactions, seed: int = 0) -> Interactions:
@@ -58,6 +67,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="ials,bpr")
     args = ap.parse_args()
+    models = args.models.split(",")
     base = load("ml-latest-small")
     datasets = {"ml-latest-small": base, "ml-latest-small-sparse": subsample(base)}
     rows = []
@@ -65,12 +75,15 @@ def main() -> None:
         outer = make_split(data, "user-80-20", seed=0)  # its test part is never read here
         inner = make_split(outer.train, "user-80-20", seed=1)
         print(f"{dname}: {len(inner.train):,} inner-train ratings, {len(inner.test):,} inner-holdout", flush=True)
-        for model in args.models.split(","):
+        for model in models:
+            if dname not in TUNE_DATA[model]:
+                continue
             for cfg in GRIDS[model]:
                 params, train = (cfg["params"], cfg["train"]) if "params" in cfg else (cfg, {})
                 t0 = time.perf_counter()
                 m = TopNModel(model, params, positive=4, train=train).fit(inner.train, inner.test)
-                ndcg = m.history_.best_value
+                ndcg = m.history_.best_value if m.history_.best_value is not None else \
+                    m.evaluate(inner.test, k=(20,))["ndcg@20"]
                 rows.append({"dataset": dname, "model": model, "params": params, "train": train,
                              "ndcg@20": ndcg, "best_epoch": m.history_.best_epoch,
                              "seconds": time.perf_counter() - t0})

@@ -56,7 +56,7 @@ def test_search_ranks_models_by_validation_ndcg(clicks, tmp_path):
     board = pd.read_csv(out / "leaderboard.csv")
     from autorec.families import model_names
 
-    assert set(board["model"]) <= set(model_names("ranking")) and (board["state"] == "COMPLETE").all()
+    assert set(board["model"]) <= set(model_names("ranking")) and (board["state"] == "COMPLETE").all(), board["error"]
     metrics = json.loads((out / "metrics.json").read_text())
     best = board.sort_values("val_ndcg@20", ascending=False).iloc[0]
     assert metrics["validation"]["ndcg@20"] == pytest.approx(best["val_ndcg@20"])

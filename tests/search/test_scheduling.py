@@ -47,6 +47,26 @@ def test_every_model_is_tried_once_before_any_is_tried_twice() -> None:
     assert all(t.user_attrs["model_choice"]["reason"] == "first trial of this model" for t in study.trials)
 
 
+def test_first_trials_go_to_the_cheapest_kind_of_model_first() -> None:
+    tiers = {"vae": 2, "knn": 0, "als": 1, "ease": 0, "bpr": 2}
+    study = optuna.create_study(sampler=CostAwareModelSampler(optuna.samplers.RandomSampler(seed=0), seed=3,
+                                                              tiers=tiers))
+    for _ in range(5):
+        trial = study.ask()
+        trial.suggest_categorical("model", sorted(tiers))
+        study.tell(trial, 1.0)
+    order = [trial_model(t) for t in study.trials]
+    assert sorted(order[:2]) == ["ease", "knn"] and order[2] == "als" and sorted(order[3:]) == ["bpr", "vae"]
+
+
+def test_the_ranking_family_ranks_closed_forms_then_ials_then_epoch_models() -> None:
+    from autorec.families.topn import TopNFamily
+
+    family = TopNFamily()
+    assert [family.cost_tier(m) for m in ("popularity", "bspm", "gf-cf", "ials", "bpr", "mult-vae")] == \
+        [0, 0, 0, 1, 2, 2]
+
+
 def test_a_slow_model_is_drawn_in_proportion_to_its_promise_per_second() -> None:
     # the same scores, the slow model 20x the seconds: it must be drawn far less often
     study = optuna.create_study()

@@ -69,7 +69,8 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         def time_left() -> float | None:
             deadline = trials_deadline()
             return None if deadline is None else deadline - time.monotonic()
-        sampler = CostAwareModelSampler(sampler, seed=settings.seed, time_left=time_left)
+        tiers = {m: getattr(problem.family(m), "cost_tier", lambda name: 0)(m) for m in settings.models}
+        sampler = CostAwareModelSampler(sampler, seed=settings.seed, time_left=time_left, tiers=tiers)
 
     def one_pruner() -> optuna.pruners.BasePruner:
         return make_pruner(settings.pruner, min_resource=settings.pruner_min_epochs,

@@ -10,7 +10,10 @@ Two parts of the search that must know that models differ in cost and in how fas
   improvement to be picked as often, so a slow model cannot eat the budget; a model whose
   typical trial would not fit in the time left is not picked while others fit.  Every other
   parameter is left to the wrapped sampler (TPE, GP), which sees a search space without
-  ``model``, exactly as with Optuna's own ``PartialFixedSampler``.
+  ``model``, exactly as with Optuna's own ``PartialFixedSampler``.  The first trials go to
+  the cheapest kind of model first (``tiers``: a closed form before a model solved by sweeps
+  before one trained by epochs), so that the cheap models' search is under way before the
+  slow probes take their share of the budget.
 * :class:`ModelwisePruner` runs one pruner per model over a view of the study that holds only
   that model's trials: an autoencoder that learns slowly in its first epochs is not pruned
   for trailing a matrix factorisation at the same epoch, only for trailing other
@@ -20,7 +23,7 @@ Two parts of the search that must know that models differ in cost and in how fas
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import optuna
@@ -80,8 +83,10 @@ class CostAwareModelSampler(BaseSampler):
     """
 
     def __init__(self, base: BaseSampler, seed: int,
-                 time_left: Callable[[], float | None] | None = None, min_seconds: float = 1.0) -> None:
+                 time_left: Callable[[], float | None] | None = None, min_seconds: float = 1.0,
+                 tiers: Mapping[str, int] | None = None) -> None:
         self._base = base
+        self._tiers = dict(tiers or {})
         self._seed = int(seed)
         self._time_left = time_left or (lambda: None)
         self._min_seconds = float(min_seconds)
@@ -126,6 +131,8 @@ class CostAwareModelSampler(BaseSampler):
                     values[m].append(sign * outcome)
         untried = [m for m in models if m not in started]
         if untried:
+            cheapest = min(self._tiers.get(m, 0) for m in untried)
+            untried = [m for m in untried if self._tiers.get(m, 0) == cheapest]
             return untried[int(rng.integers(len(untried)))], {"reason": "first trial of this model"}
         observed = [v for vs in values.values() for v in vs]
         if len(observed) < 2:
