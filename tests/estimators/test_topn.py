@@ -183,3 +183,13 @@ def test_bad_settings_are_one_clear_error(data, name, params, match):
 def test_ease_refuses_a_catalogue_too_large_for_a_dense_matrix(data):
     with pytest.raises(ConfigError, match="dense .* max_items=10"):
         TopNModel("ease", params={"max_items": 10}).fit(data)
+
+
+@pytest.mark.parametrize("name", ["gf-cf", "bspm"])
+def test_the_search_draws_no_more_singular_vectors_than_a_small_matrix_has(data, name):
+    from autorec.families.topn import TopNFamily
+    from autorec.hparams import DefaultHP
+
+    params = TopNFamily().search_params(name, DefaultHP(), data)  # the space's default k is 256
+    assert params["k"] == min(data.n_users, data.n_items) - 1
+    TopNModel(name, params=params).fit(data)

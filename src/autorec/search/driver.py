@@ -58,6 +58,24 @@ def run_search(problem: Problem, settings: SearchSettings, out: Path,
         return _run_locked(problem, settings, out, on_trial, budget)
 
 
+def probe_share(settings: SearchSettings, finished, others) -> float:
+    """The budget share of a model's first trial: ``first_trial_share``, or less where the
+    probes so far (each model's first finished trial) leave less of ``probe_share`` to split
+    among the models not yet started (this one included), but at least ``min_probe_share``."""
+    first: dict[str, float] = {}
+    for t in finished:
+        m = t.user_attrs.get("model")
+        if m is not None and m not in first:
+            first[m] = float(t.user_attrs.get("seconds", 0.0))
+    started = {t.user_attrs.get("model") for t in others}
+    untried = max(1, sum(1 for m in settings.models if m not in started))  # this one's among them
+    budget = settings.time_budget
+    if not budget:
+        return settings.first_trial_share
+    left = settings.probe_share - sum(first.values()) / budget
+    return max(settings.min_probe_share, min(settings.first_trial_share, left / untried))
+
+
 def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial, budget: Budget) -> dict:
     if settings.new_study:
         delete_study(settings.storage, settings.study_name, out)
@@ -126,10 +144,12 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         # share of the budget: one slow model cannot eat the whole search)
         budget_end = trials_deadline()
         share = settings.max_trial_share
-        if not any(t.user_attrs.get("model") == model
-                   for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
-                                                                     optuna.trial.TrialState.PRUNED))):
-            share = min(share, settings.first_trial_share)  # its probe: the search learns its cost first
+        finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                            optuna.trial.TrialState.PRUNED))
+        if not any(t.user_attrs.get("model") == model for t in finished):
+            # its probe: the search learns its cost first
+            share = probe_share(settings, finished, [t for t in study.get_trials(deepcopy=False)
+                                                     if t.number != trial.number])
         cap = settings.trial_timeout or (share * budget.seconds if budget.seconds else None)
         own_end = None if cap is None else time.monotonic() + cap
         deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)

@@ -30,9 +30,12 @@ from .settings import SearchSettings
 
 
 def leaderboard(study: optuna.Study, metric: str = "rmse", direction: str = "minimize") -> pd.DataFrame:
-    """One row per trial, best first by its validation metric (unfinished trials last)."""
+    """One row per trial, best first by its validation metric (unfinished trials last); a
+    queued trial that never started (a warm start the trial count cut off) is not one."""
     rows = []
     for t in study.trials:
+        if t.state == optuna.trial.TrialState.WAITING:
+            continue
         rows.append({
             "trial": t.number,
             "state": t.state.name,

@@ -27,6 +27,10 @@ class SearchSettings:
     # this share: on Gowalla one Mult-VAE epoch takes a minute, and a first trial at the full
     # share spent 15 of 60 minutes before the search knew it was slow
     first_trial_share: float = 0.08
+    # and the probes together this share, split among the models still untried (never below
+    # min_probe_share each): on Gowalla six slow probes at 8% each took half of an hour
+    probe_share: float = 0.3
+    min_probe_share: float = 0.02
     # score configurations by K-fold cross-validation on train + validation: an int K, None or
     # 0 for the plain validation part, "auto" for 5 folds when that part is small (see space.py)
     cv: int | str | None = "auto"
@@ -102,6 +106,10 @@ class SearchSettings:
              f"max_trial_share must be in (0, 1], got {self.max_trial_share!r}")
         need(isinstance(self.first_trial_share, (int, float)) and 0 < self.first_trial_share <= 1,
              f"first_trial_share must be in (0, 1], got {self.first_trial_share!r}")
+        need(isinstance(self.probe_share, (int, float)) and 0 < self.probe_share <= 1,
+             f"probe_share must be in (0, 1], got {self.probe_share!r}")
+        need(isinstance(self.min_probe_share, (int, float)) and 0 < self.min_probe_share <= self.first_trial_share,
+             f"min_probe_share must be in (0, first_trial_share], got {self.min_probe_share!r}")
         need(len(list(self.models)) >= 1, "no models to search")
         need(isinstance(self.study_name, str) and self.study_name.strip() != "", "--study must not be empty")
 

@@ -52,7 +52,9 @@ TRAIN_SPACE: dict[str, dict[str, HParam]] = {
 WARM_START: dict[str, tuple[str, ...]] = {
     "rating": ("i-autorec", "biased-mf", "deep-autorec"),
     "ctr": ("deepfm", "dcn", "fm"),
-    "ranking": ("ease", "ials", "itemknn", "popularity"),
+    # the graph filters too: closed forms at their published or grid-chosen settings, the
+    # strongest single models on Gowalla (docs/benchmarks.md section 15), a minute a fit there
+    "ranking": ("ease", "ials", "itemknn", "popularity", "gf-cf", "bspm"),
 }
 
 # Below this many validation rows the search scores by cross-validation (cv="auto"): the
