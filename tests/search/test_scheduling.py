@@ -208,3 +208,16 @@ def test_per_model_hyperband_sees_only_the_models_own_trials() -> None:
         _trial_with(study, "mf" if i % 2 else "ae", [1.0 - 0.01 * e - 0.001 * i for e in range(9)])
     assert seen and all(len(models) == 1 for models in seen)
     assert {next(iter(models)) for models in seen} == {"ae", "mf"}
+
+
+def test_a_model_with_nothing_to_search_is_not_drawn_again() -> None:
+    # popularity has one configuration: once tried, a second trial would only repeat it
+    study = optuna.create_study()
+    for value in (0.90, 0.92):
+        _finished(study, "fast", value, seconds=5.0)
+    _finished(study, "slow", 0.5, seconds=1.0)
+    sampler = CostAwareModelSampler(optuna.samplers.RandomSampler(), seed=0, fixed=["slow"])
+    assert _choices(sampler, study, 50) == Counter({"fast": 50})
+    # unless it is all there is
+    only = CostAwareModelSampler(optuna.samplers.RandomSampler(), seed=0, fixed=["fast", "slow"])
+    assert sum(_choices(only, study, 20).values()) == 20

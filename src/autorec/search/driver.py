@@ -27,7 +27,7 @@ from .identity import check_identity, delete_study, study_identity
 from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
 from .scheduling import CostAwareModelSampler, ModelwisePruner
 from .settings import SearchSettings
-from .space import check_fixed, defaults_as_params, resolve_cv, suggest, warm_start_models
+from .space import check_fixed, defaults_as_params, resolve_cv, suggest, train_space_of, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, requeue_interrupted, track_failures
 from .tuners import make_pruner, make_sampler
 
@@ -88,7 +88,9 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
             deadline = trials_deadline()
             return None if deadline is None else deadline - time.monotonic()
         tiers = {m: getattr(problem.family(m), "cost_tier", lambda name: 0)(m) for m in settings.models}
-        sampler = CostAwareModelSampler(sampler, seed=settings.seed, time_left=time_left, tiers=tiers)
+        fixed = [m for m in settings.models if not problem.family(m).search_names(m)
+                 and train_space_of(problem.family(m), m) == "none"]
+        sampler = CostAwareModelSampler(sampler, seed=settings.seed, time_left=time_left, tiers=tiers, fixed=fixed)
 
     def one_pruner() -> optuna.pruners.BasePruner:
         return make_pruner(settings.pruner, min_resource=settings.pruner_min_epochs,

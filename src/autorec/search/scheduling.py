@@ -84,9 +84,10 @@ class CostAwareModelSampler(BaseSampler):
 
     def __init__(self, base: BaseSampler, seed: int,
                  time_left: Callable[[], float | None] | None = None, min_seconds: float = 1.0,
-                 tiers: Mapping[str, int] | None = None) -> None:
+                 tiers: Mapping[str, int] | None = None, fixed: Sequence[str] = ()) -> None:
         self._base = base
         self._tiers = dict(tiers or {})
+        self._fixed = set(fixed)  # models with nothing to search: one trial says all
         self._seed = int(seed)
         self._time_left = time_left or (lambda: None)
         self._min_seconds = float(min_seconds)
@@ -143,7 +144,8 @@ class CostAwareModelSampler(BaseSampler):
         cost = {m: max(float(np.median(seconds[m])) if seconds[m] else self._min_seconds, self._min_seconds)
                 for m in models}
         fits = [m for m in models if left is None or cost[m] <= left]
-        candidates = fits or models
+        # a model with nothing to search would only repeat its one configuration
+        candidates = [m for m in fits if m not in self._fixed] or fits or models
         ei = {m: expected_improvement(best, values[m], prior_sd) if values[m] else 0.0 for m in candidates}
         # a model that only ever failed keeps a small chance (the failure may have been its
         # configuration, not the model): half the smallest positive score
@@ -155,7 +157,8 @@ class CostAwareModelSampler(BaseSampler):
         return pick, {"reason": "expected improvement per second",
                       "weights": {m: round(float(w / weights.sum()), 4) for m, w in zip(candidates, weights)},
                       "seconds": {m: round(cost[m], 2) for m in candidates},
-                      "left_out_too_slow": sorted(set(models) - set(candidates))}
+                      "left_out_too_slow": sorted(set(models) - set(fits)) if fits else [],
+                      "left_out_nothing_to_search": sorted(set(fits or models) - set(candidates))}
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._base.before_trial(study, trial)
