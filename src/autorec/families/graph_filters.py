@@ -140,8 +140,9 @@ class Propagator:
         return self.rt @ (self.r @ yt)
 
 
-def scores(state, history: sp.csr_matrix, propagate: Propagator | None) -> np.ndarray:
-    """The filter's scores of every item for each row of the 0/1 matrix ``history``."""
+def scores(state, history: sp.csr_matrix) -> np.ndarray:
+    """The filter's scores of every item for each row of the 0/1 matrix ``history``
+    (``state``: a fitted `TopNState`, whose ``gram()`` / ``propagator()`` are made once)."""
     p = state.params
     h = sp.csr_matrix(history, dtype=np.float64)
     weight = float(p["alpha"] if state.name == "gf-cf" else p["beta"])
@@ -149,6 +150,7 @@ def scores(state, history: sp.csr_matrix, propagate: Propagator | None) -> np.nd
         return (h @ state.gram()).toarray() + weight * ((h @ state.lowpass_in) @ state.lowpass_out)
     import torch
 
+    propagate = state.propagator()
     with torch.no_grad():
         yt = torch.from_numpy(np.ascontiguousarray(h.toarray().T, dtype=np.float32))
         ideal_t = propagate.lowpass_out_t @ torch.from_numpy(

@@ -29,7 +29,6 @@ import scipy.sparse as sp
 from ..errors import ConfigError
 from ..hparams import Choice, Float
 from . import factors, graph_filters, lightgcn, multvae, ranking_blocks
-from .graph_filters import MERGES, SOLVERS
 from .factors import FACTOR_DEFAULTS, FACTOR_DESCRIPTIONS, FACTOR_TRAIN_DEFAULTS, check_factor_params
 from .multvae import VAE_DEFAULTS, VAE_DESCRIPTIONS, VAE_TRAIN_DEFAULTS, check_vae_params
 
@@ -83,6 +82,11 @@ class TopNState:
             self._gram = (self.norm.T @ self.norm).tocsr()
         return self._gram
 
+    def propagator(self) -> "graph_filters.Propagator":
+        if self._propagate is None:
+            self._propagate = graph_filters.Propagator(self.norm, self.lowpass_out)
+        return self._propagate
+
     @property
     def factored(self) -> bool:
         return self.item is not None
@@ -111,9 +115,7 @@ class TopNState:
         if self.network is not None:
             return self._network_scores(history)
         if self.norm is not None:
-            if self.name == "bspm" and self._propagate is None:
-                self._propagate = graph_filters.Propagator(self.norm, self.lowpass_out)
-            return graph_filters.scores(self, history, self._propagate)
+            return graph_filters.scores(self, history)
         if self.dense is not None:
             return np.asarray(history @ self.dense, dtype=np.float64)
         return np.asarray((history @ self.sparse).toarray(), dtype=np.float64)
@@ -183,9 +185,7 @@ def check_params(name: str, params: Mapping[str, Any] | None) -> dict:
         raise ConfigError(f"unknown top-N model {name!r}; known: {', '.join(TOPN_DESCRIPTIONS)}")
     values = factors.merged_params(name, TOPN_DEFAULTS[name], params)
     if name == "itemknn":
-        n = values["neighbours"]
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ConfigError(f"itemknn: neighbours must be a whole number >= 1, got {n!r}")
+        values["neighbours"] = factors.whole_number("itemknn", "neighbours", values["neighbours"])
         if not isinstance(values["shrink"], (int, float)) or values["shrink"] < 0:
             raise ConfigError(f"itemknn: shrink must be a number >= 0, got {values['shrink']!r}")
     if name == "ease":
@@ -264,8 +264,8 @@ TOPN_SEARCH = {
     "bspm": {"k": Choice((64, 128, 256, 512), 256, help="singular vectors of the ideal low-pass filter"),
              "beta": Float(0.01, 3.0, 0.1, log=True, help="weight of the ideal filter"),
              "t_sharpen": Float(0.1, 4.0, 2.5, help="sharpening time"),
-             "solver": Choice(SOLVERS, "rk4", help="sharpening ODE solver"),
-             "merge": Choice(MERGES, "early", help="add the ideal filter before or after sharpening"),
+             "solver": Choice(graph_filters.SOLVERS, "rk4", help="sharpening ODE solver"),
+             "merge": Choice(graph_filters.MERGES, "early", help="add the ideal filter before or after sharpening"),
              "combine": Choice((False, True), True, help="average the blurred and sharpened time points")},
     # iALS: Rendle et al. 2021 tune the unobserved weight and the L2 on log scales with the
     # frequency scaling (nu = 1) fixed; the dimension is capped by the d^3 per row of each solve

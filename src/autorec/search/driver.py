@@ -146,12 +146,11 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         # share of the budget: one slow model cannot eat the whole search)
         budget_end = trials_deadline()
         share = settings.max_trial_share
-        finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
-                                                            optuna.trial.TrialState.PRUNED))
+        others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
+        finished = [t for t in others if t.state in (optuna.trial.TrialState.COMPLETE,
+                                                     optuna.trial.TrialState.PRUNED)]
         if not any(t.user_attrs.get("model") == model for t in finished):
-            # its probe: the search learns its cost first
-            share = probe_share(settings, finished, [t for t in study.get_trials(deepcopy=False)
-                                                     if t.number != trial.number])
+            share = probe_share(settings, finished, others)  # its probe: the search learns its cost first
         cap = settings.trial_timeout or (share * budget.seconds if budget.seconds else None)
         own_end = None if cap is None else time.monotonic() + cap
         deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)
