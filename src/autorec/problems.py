@@ -403,21 +403,22 @@ class RankingProblem(_OnSplit):
     def search_params(self, model: str, hp: HyperParameters) -> dict:
         return self.family(model).search_params(model, hp, self.split.train)
 
-    #: above this many (user, item) pairs the block models (NeuMF, ...) are left out of the
-    #: default search: each validation runs the network on every pair (Gowalla: 1.2 billion)
+    #: above this many (user, item) pairs the block models (NeuMF, ...) and I-AutoRec are left out
+    #: of the default search: each validation runs a network on every pair (Gowalla: 1.2 billion)
     BLOCK_MODELS_MAX_PAIRS = 50_000_000
 
     def default_models(self) -> list[str]:
         """The ranking models, less EASE where its dense item x item matrix exceeds its item
-        limit (every EASE trial would fail there), and less the block models where scoring every
+        limit (every EASE trial would fail there), and less the block models and I-AutoRec where scoring every
         (user, item) pair each epoch would take minutes; ``--models`` still runs them."""
+        from .families.multvae import ITEM_AUTOENCODERS
         from .families.ranking_blocks import BLOCK_RANKING_MODELS
 
         models = super().default_models()
         if self.data.n_items > TOPN_DEFAULTS["ease"]["max_items"]:
             models = [m for m in models if m != "ease"]
         if self.data.n_users * self.data.n_items > self.BLOCK_MODELS_MAX_PAIRS:
-            models = [m for m in models if m not in BLOCK_RANKING_MODELS]
+            models = [m for m in models if m not in BLOCK_RANKING_MODELS + ITEM_AUTOENCODERS]
         return models
 
     def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None,

@@ -100,20 +100,27 @@ def test_factor_models_learn_and_stop_on_validation(split):
         assert full.evaluate(split.test)["ndcg@20"] > popularity, name
 
 
-def test_bpr_fold_in_is_a_minimum_of_its_objective(split):
-    model = TopNModel("bpr", {"dim": 6, "reg": 1e-3}, train={"max_epochs": 5}).fit(split.train)
+@pytest.mark.parametrize("bias", [False, True])
+def test_bpr_fold_in_is_a_minimum_of_its_objective(split, bias):
+    model = TopNModel("bpr", {"dim": 6, "reg": 1e-3, "bias": bias}, train={"max_epochs": 5}).fit(split.train)
     h = model.state_.item.astype(np.float64)
+    assert h.shape[1] == 6 + bias  # the item bias is the table's last column
     items = np.array([1, 4, 9, 20])
     w = factors.fold_in_user("bpr", model.state_.params, h, items)
+    if bias:  # the user's column against the bias is fixed at 1, never fitted
+        assert w[-1] == 1.0 and np.abs(model.state_.user[:, -1] - 1).max() == 0
     neg = np.setdiff1d(np.arange(h.shape[0]), items)
+    free = slice(0, 6)
 
-    def grad(w):  # d/dw of sum_i mean_j softplus(w.(h_j - h_i)) + reg n |w|^2, by hand
+    def grad(w):  # d/dw of sum_i mean_j softplus(w.(h_j - h_i)) + reg n |w|^2 over the fitted part, by hand
         d = h[neg][None, :, :] - h[items][:, None, :]
         s = 1 / (1 + np.exp(-(d @ w)))
-        return (s[..., None] * d).mean(axis=1).sum(axis=0) + 2 * 1e-3 * len(items) * w
+        return (s[..., None] * d[..., free]).mean(axis=1).sum(axis=0) + 2 * 1e-3 * len(items) * w[free]
 
     assert np.abs(grad(w)).max() < 1e-6
-    assert np.abs(grad(w * 1.1)).max() > 1e-4  # a test that can fail
+    w2 = w.copy()
+    w2[free] *= 1.1
+    assert np.abs(grad(w2)).max() > 1e-4  # a test that can fail
 
 
 @pytest.mark.parametrize("name", ["ials", "bpr"])

@@ -39,7 +39,7 @@ def test_the_loss_is_the_multinomial_likelihood_and_the_annealed_kl():
         assert got.item() == pytest.approx(((nll + beta * kl).sum() / 3).item(), rel=1e-6)
 
 
-@pytest.mark.parametrize("name", ["mult-vae", "mult-dae", "cdae", "u-autorec"])
+@pytest.mark.parametrize("name", ["mult-vae", "mult-dae", "cdae", "u-autorec", "i-autorec"])
 def test_training_learns_folds_in_and_round_trips(split, tmp_path, name):
     val = make_split(split.train, "user-80-20", seed=1)
     popularity = TopNModel("popularity").fit(val.train).evaluate(val.test)["ndcg@20"]
@@ -50,6 +50,12 @@ def test_training_learns_folds_in_and_round_trips(split, tmp_path, name):
     # natively: a training user's own history is its row (CDAE's user node aside: a new user has none)
     user = 3
     history = list(model.item_ids_[model.seen_item_indices(user)])
+    if name == "i-autorec":  # a new user would be a new input of the network: refused, with the reason
+        again = autorec.load(model.save(tmp_path / name))
+        np.testing.assert_array_equal(again.score_users([0, 5]), model.score_users([0, 5]))
+        with pytest.raises(ConfigError, match="i-autorec cannot fold in a new user's history"):
+            model.recommend(history=history[:3], k=5)
+        return
     if name == "cdae":
         rows = model.history_matrix_[[user]]
         with torch.no_grad():
@@ -74,20 +80,32 @@ def test_batch_size_follows_the_users_and_settings_are_checked(split):
         TopNModel("cdae", {"latent": 8}).fit(split.train)
 
 
-@pytest.mark.parametrize("name", ["cdae", "u-autorec"])
+@pytest.mark.parametrize("name", ["cdae", "u-autorec", "i-autorec"])
 def test_row_autoencoder_losses_cover_every_entry(name):
     x = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0]], dtype=float))
     values = multvae.check_vae_params(name, {"hidden": 3, "dropout": 0.0, "reg": 0.01})
     module = multvae.new_module(name, values, 4, seed=0, n_users=3)
     adapter = multvae.MultVAEAdapter(name, module, x, None, values, seed=0)
     got = adapter.batch_loss(np.array([0, 2]))
+    rows = x.T.tocsr() if name == "i-autorec" else x  # I-AutoRec encodes the items' columns
     with torch.no_grad():
-        out, _ = module(x[[0, 2]], users=np.array([0, 2]))
-        t = torch.tensor(x[[0, 2]].toarray(), dtype=torch.float32)
+        out, _ = module(rows[[0, 2]], users=np.array([0, 2]))
+        t = torch.tensor(rows[[0, 2]].toarray(), dtype=torch.float32)
         if name == "cdae":
             loss = torch.nn.functional.binary_cross_entropy_with_logits(out, t, reduction="sum")
             loss = loss + 0.01 * (module.user.weight[[0, 2]] ** 2).sum()
         else:
             loss = ((out - t) ** 2).sum()
         loss = loss + 0.01 * ((module.enc.weight ** 2).sum() + (module.dec.weight ** 2).sum()) * 2
-    assert got.item() == pytest.approx(loss.item() / 3, rel=1e-5)
+    assert got.item() == pytest.approx(loss.item() / rows.shape[0], rel=1e-5)
+
+
+def test_i_autorec_scores_are_the_reconstructed_columns_and_its_table_is_bounded(split):
+    model = TopNModel("i-autorec", {"hidden": 8}, train={"max_epochs": 2}).fit(split.train)
+    columns = model.history_matrix_.T.tocsr()
+    with torch.no_grad():
+        every = model.state_.network(columns)[0].numpy()  # items x users
+    np.testing.assert_allclose(model.score_users([1, 4]), every[:, [1, 4]].T, rtol=1e-6)
+    n_users, n_items = model.history_matrix_.shape
+    with pytest.raises(ConfigError, match="above its max_pairs"):
+        TopNModel("i-autorec", {"max_pairs": n_users * n_items - 1}).fit(split.train)

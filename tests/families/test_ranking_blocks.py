@@ -24,12 +24,13 @@ def split():
     return make_split(planted_clicks(120, 40), "user-80-20", seed=0)
 
 
-@pytest.mark.parametrize("loss", ["bce", "bpr"])
-def test_the_loss_is_the_log_loss_or_bpr_on_the_sampled_negatives(split, loss):
+@pytest.mark.parametrize("loss,negatives", [("bce", "uniform"), ("bpr", "uniform"), ("softmax", "uniform"),
+                                            ("softmax", "popularity")])
+def test_the_loss_is_the_log_loss_bpr_or_sampled_softmax_on_the_sampled_negatives(split, loss, negatives):
     x = TopNModel("gmf")._positives(split.train)
     module = ranking_blocks.new_module("gmf", {"embedding_dim": 8}, *x.shape, seed=0)
     adapter = ranking_blocks.BlockRankingAdapter(module, x, None, {"loss": loss, "n_negatives": 3,
-                                                                   "negatives": "uniform"}, seed=0)
+                                                                   "negatives": negatives}, seed=0)
     index = np.arange(10)
     state = adapter.sampler.rng.bit_generator.state
     got = adapter.batch_loss(index)
@@ -42,6 +43,13 @@ def test_the_loss_is_the_log_loss_or_bpr_on_the_sampled_negatives(split, loss):
     ranking_blocks._penalties(module)
     if loss == "bpr":
         want = torch.nn.functional.softplus(negs - pos[:, None]).mean()
+    elif loss == "softmax":  # each logit less the log of its item's draw probability
+        counts = np.asarray(x.sum(axis=0)).ravel()
+        q = np.full(x.shape[1], 1.0 / x.shape[1]) if negatives == "uniform" else counts ** 0.75 / (counts ** 0.75).sum()
+        log_q = torch.from_numpy(np.log(q))
+        sp_ = pos.double() - log_q[adapter.items[index]]
+        sn = negs.double() - log_q[neg].reshape(10, 3)
+        want = (torch.logsumexp(torch.cat([sp_[:, None], sn], 1), 1) - sp_).mean()
     else:
         want = -(torch.log(torch.sigmoid(pos)).sum() + torch.log(1 - torch.sigmoid(negs)).sum()) / 40
     assert got.item() == pytest.approx(want.item() * 10 / len(adapter.users), rel=1e-5)
@@ -59,7 +67,7 @@ def test_block_models_learn_round_trip_and_refuse_fold_in(split, tmp_path):
     assert again.hparams_ == model.hparams_ and again.recommend(0, k=4) == model.recommend(0, k=4)
     with pytest.raises(ConfigError, match="cannot fold in a new user's history"):
         model.recommend(history=[0, 1], k=3)
-    with pytest.raises(ConfigError, match="loss must be one of bce, bpr"):
+    with pytest.raises(ConfigError, match="loss must be one of bce, bpr, softmax"):
         TopNModel("neumf", {"loss": "hinge"}).fit(split.train)
     with pytest.raises(ConfigError):
         TopNModel("neumf", {"no_such_block/units": 3}).fit(split.train)

@@ -48,6 +48,11 @@ class NegativeSampler:
         else:
             self._weight = None
 
+    def probabilities(self) -> np.ndarray | None:
+        """Each item's probability of a draw before a user's positives are rejected (what the
+        logQ correction of a sampled softmax needs); None under uniform sampling."""
+        return None if self._weight is None else self._weight / self._weight.sum()
+
     def _draw(self, n: int) -> np.ndarray:
         if self._weight is None:
             return self.rng.integers(0, self.n_items, size=n, dtype=np.int64)

@@ -91,8 +91,8 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
 
     def _fit_factors(self, name, values, x, validation, on_epoch, deadline, validation_fold_in=None) -> None:
         defaults = TopNFamily().train_defaults(name)
-        if name in VAE_DEFAULTS:
-            defaults["batch_size"] = multvae.default_batch_size(x)
+        if name in VAE_DEFAULTS:  # I-AutoRec's examples are the items
+            defaults["batch_size"] = multvae.default_batch_size(x.T if name in multvae.ITEM_AUTOENCODERS else x)
         cfg = TrainConfig.resolve(self.train, defaults)
         if cfg.device not in ("auto", "cpu"):
             raise ConfigError(f"{name} trains on the CPU here; device {cfg.device!r} is not supported for it yet")
@@ -136,8 +136,8 @@ class TopNModel(IdMapMixin, TopNMixin, ParamsMixin):
         elif blocks:  # every architecture value recorded, so a load rebuilds the same graph
             self.state_ = TopNState(name, {**ranking, **block, **module.hp_values}, popularity, blocks=module.eval())
         else:
-            self.state_ = TopNState(name, values, popularity, user=module.user.detach().numpy().copy(),
-                                    item=module.item.detach().numpy().copy())
+            user, item = module.factor_tables()
+            self.state_ = TopNState(name, values, popularity, user=user, item=item)
 
     def _closed_form_record(self) -> None:
         # what a run folder records of training: a closed-form solve has no epochs and no

@@ -45,7 +45,7 @@ FACTOR_DESCRIPTIONS = {
 #: ml-latest-small and its subsamples that chose them (benchmarks/tune_topn_defaults.py)
 FACTOR_DEFAULTS: dict[str, dict[str, Any]] = {
     "ials": {"dim": 64, "unobserved": 10.0, "alpha0": None, "reg": 0.03, "reg_exponent": 1.0, "init_std": 0.1},
-    "bpr": {"dim": 64, "reg": 1e-3, "negatives": "uniform", "init_std": 0.1},
+    "bpr": {"dim": 256, "reg": 1e-3, "negatives": "uniform", "init_std": 0.1, "bias": True},
 }
 
 #: training settings the factor models take unless told otherwise (TrainConfig keys)
@@ -53,7 +53,9 @@ FACTOR_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
     # an exact sweep's gains shrink geometrically: on Gowalla iALS gained 1e-4 NDCG@20 an epoch
     # for ten epochs past its plateau; a gain under 0.001 does not count as one
     "ials": {"max_epochs": 30, "patience": 3, "min_delta": 1e-3},
-    "bpr": {"optimizer": "adam", "lr": 3e-3, "batch_size": 4096, "max_epochs": 200, "patience": 5},
+    # BPR's validation NDCG peaks early (the popular items), dips, then climbs for a hundred
+    # epochs more on ml-latest-small: patience 5 stopped at the first peak
+    "bpr": {"optimizer": "adam", "lr": 1e-3, "batch_size": 4096, "max_epochs": 300, "patience": 20},
 }
 
 _BUCKET_FLOATS = 1 << 23  # floats per batched solve: the padded histories plus the systems
@@ -93,23 +95,39 @@ def check_factor_params(name: str, params: Mapping[str, Any] | None) -> dict:
         values[key] = non_negative(name, key, values[key])
     if name == "ials" and not values["reg"] > 0:
         raise ConfigError("ials: reg must be > 0 (it keeps every row's system positive definite)")
+    if name == "bpr" and not isinstance(values["bias"], (bool, np.bool_)):
+        raise ConfigError(f"bpr: bias must be true or false, got {values['bias']!r}")
     if name == "bpr" and values["negatives"] not in NEGATIVE_KINDS:
         raise ConfigError(f"bpr: negatives must be one of {', '.join(NEGATIVE_KINDS)}, got {values['negatives']!r}")
     return values
 
 
 class FactorModule(torch.nn.Module):
-    """User and item factor tables; ``trainable`` False for iALS (solved, not stepped)."""
+    """User and item factor tables; ``trainable`` False for iALS (solved, not stepped).
+    ``bias``: an item bias beside the factors (BPR), so popularity need not be learnt in the
+    factors; `factor_tables` folds it in as one more column (the user's fixed at 1)."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int, init_std: float, seed: int, trainable: bool) -> None:
+    def __init__(self, n_users: int, n_items: int, dim: int, init_std: float, seed: int, trainable: bool,
+                 bias: bool = False) -> None:
         super().__init__()
         g = torch.Generator().manual_seed(int(seed))
         std = init_std / np.sqrt(dim)  # Rendle et al.: N(0, 0.1 / sqrt(d)) keeps w.h small at any d
         self.user = torch.nn.Parameter(torch.randn(n_users, dim, generator=g) * std, requires_grad=trainable)
         self.item = torch.nn.Parameter(torch.randn(n_items, dim, generator=g) * std, requires_grad=trainable)
+        self.item_bias = torch.nn.Parameter(torch.zeros(n_items), requires_grad=trainable) if bias else None
 
     def scores(self, users: np.ndarray) -> torch.Tensor:
-        return self.user[torch.as_tensor(np.asarray(users, dtype=np.int64))] @ self.item.T
+        s = self.user[torch.as_tensor(np.asarray(users, dtype=np.int64))] @ self.item.T
+        return s if self.item_bias is None else s + self.item_bias
+
+    def factor_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users, items) with ``users @ items.T`` the scores: the bias as a last item column
+        against a user column of ones."""
+        user, item = self.user.detach().numpy().copy(), self.item.detach().numpy().copy()
+        if self.item_bias is None:
+            return user, item
+        ones = np.ones((len(user), 1), dtype=user.dtype)
+        return np.hstack([user, ones]), np.hstack([item, self.item_bias.detach().numpy()[:, None]])
 
 
 def ials_alpha0(values: Mapping[str, Any], x: sp.csr_matrix) -> float:
@@ -331,6 +349,10 @@ class BPRAdapter(_FactorAdapter):
         wu, hi, hj = m.user[u], m.item[i], m.item[j]
         margin = (wu * (hi - hj)).sum(1)
         reg = self.reg * ((wu ** 2).sum() + (hi ** 2).sum() + (hj ** 2).sum())
+        if m.item_bias is not None:
+            bi, bj = m.item_bias[i], m.item_bias[j]
+            margin = margin + bi - bj
+            reg = reg + self.reg * ((bi ** 2).sum() + (bj ** 2).sum())
         return (torch.nn.functional.softplus(-margin).sum() + reg) / len(self.users)
 
 
@@ -341,7 +363,8 @@ class FactorFit:
 
 
 def new_module(name: str, values: Mapping[str, Any], n_users: int, n_items: int, seed: int) -> FactorModule:
-    return FactorModule(n_users, n_items, values["dim"], values["init_std"], seed, trainable=(name == "bpr"))
+    return FactorModule(n_users, n_items, values["dim"], values["init_std"], seed, trainable=(name == "bpr"),
+                        bias=bool(values.get("bias", False)))
 
 
 def adapter(name: str, module: FactorModule, x: sp.csr_matrix, validation: sp.csr_matrix | None,
@@ -364,14 +387,19 @@ def fold_in_user(name: str, values: Mapping[str, Any], item_factors: np.ndarray,
     # BPR: mean over uniform negatives = mean over every item the user has not interacted with
     negative = np.ones(n_items, dtype=bool)
     negative[items] = False
-    hi, hj = h[torch.from_numpy(items)], h[torch.from_numpy(np.flatnonzero(negative))]
+    bias = bool(values.get("bias", False))  # the item table's last column, the user's fixed at 1
+    b = h[:, -1] if bias else torch.zeros(n_items, dtype=torch.float64)
+    h = h[:, :-1] if bias else h
+    pos, neg = torch.from_numpy(items), torch.from_numpy(np.flatnonzero(negative))
+    hi, hj, bi, bj = h[pos], h[neg], b[pos], b[neg]
     w = torch.zeros(h.shape[1], dtype=torch.float64, requires_grad=True)
     reg = values["reg"]
 
     def objective() -> torch.Tensor:
-        si, sj = hi @ w, hj @ w
+        si, sj = hi @ w + bi, hj @ w + bj
         loss = torch.nn.functional.softplus(sj[None, :] - si[:, None]).mean(dim=1).sum()
         return loss + reg * len(items) * (w ** 2).sum()
 
     minimise([w], objective)
-    return w.detach().numpy()
+    w = w.detach().numpy()
+    return np.append(w, 1.0) if bias else w

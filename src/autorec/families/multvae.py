@@ -33,6 +33,7 @@ VAE_DESCRIPTIONS = {
     "mult-dae": "Mult-DAE: denoising autoencoder of the 0/1 row, multinomial likelihood (Liang et al. 2018)",
     "cdae": "CDAE: denoising autoencoder of the 0/1 row with a user node, logistic loss (Wu et al. 2016)",
     "u-autorec": "U-AutoRec on the 0/1 matrix: AutoRec's autoencoder of the user row, squared loss on every entry",
+    "i-autorec": "I-AutoRec on the 0/1 matrix: AutoRec's autoencoder of the item column, squared loss on every entry",
 }
 
 #: the paper's architecture and settings (600-200-600, dropout 0.5, beta_max 0.2 annealed over
@@ -45,8 +46,12 @@ VAE_DEFAULTS: dict[str, dict[str, Any]] = {
     # U-AutoRec: the AutoRec paper's 500 sigmoid units and identity output; on a 0/1 matrix the
     # loss covers every entry (on the observed ones alone, all ones, it would learn nothing)
     "u-autorec": {"hidden": 500, "dropout": 0.0, "reg": 0.001},
+    # I-AutoRec: the same network over the item's column of users (the paper's better variant on
+    # ratings); ``max_pairs`` bounds the users x items score table its scoring builds
+    "i-autorec": {"hidden": 500, "dropout": 0.0, "reg": 0.001, "max_pairs": 100_000_000},
 }
-ROW_AUTOENCODERS = ("cdae", "u-autorec")  # one hidden layer, no latent code
+ROW_AUTOENCODERS = ("cdae", "u-autorec", "i-autorec")  # one hidden layer, no latent code
+ITEM_AUTOENCODERS = ("i-autorec",)  # the rows they encode are the items' columns
 VAE_TRAIN_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "batch_size": 500, "max_epochs": 200,
                                       "patience": 10}
 
@@ -62,6 +67,7 @@ def default_batch_size(x: sp.csr_matrix) -> int:
 def check_vae_params(name: str, params: Mapping[str, Any] | None) -> dict:
     values = merged_params(name, VAE_DEFAULTS[name], params)
     ints = ("hidden",) if name in ROW_AUTOENCODERS else ("hidden", "latent")
+    ints += ("max_pairs",) if name in ITEM_AUTOENCODERS else ()
     for key in ints + (("anneal_steps",) if name == "mult-vae" else ()):
         values[key] = whole_number(name, key, values[key])
     if not isinstance(values["dropout"], (int, float)) or not 0 <= values["dropout"] < 1:
@@ -153,9 +159,31 @@ class RowAutoencoder(torch.nn.Module):
 
 
 def new_module(name: str, values: Mapping[str, Any], n_items: int, seed: int, n_users: int = 0):
+    if name in ITEM_AUTOENCODERS:  # input and output: the item's column over the users
+        return RowAutoencoder(max(1, n_users), 1, values["hidden"], values["dropout"], False, seed)
     if name in ROW_AUTOENCODERS:
         return RowAutoencoder(n_items, max(1, n_users), values["hidden"], values["dropout"], name == "cdae", seed)
     return MultVAE(n_items, values["hidden"], values["latent"], values["dropout"], name == "mult-vae", seed)
+
+
+def check_item_table(name: str, values: Mapping[str, Any], n_users: int, n_items: int) -> None:
+    """I-AutoRec scores a user from every item's reconstructed column: a users x items table."""
+    if name in ITEM_AUTOENCODERS and n_users * n_items > values["max_pairs"]:
+        raise ConfigError(f"{name} scores users from a {n_users:,} x {n_items:,} table of every item's reconstructed "
+                          f"column ({n_users * n_items * 4 / 2**30:.1f} GiB), above its max_pairs "
+                          f"{values['max_pairs']:,}; raise max_pairs if the memory is there, or use u-autorec")
+
+
+def item_autoencoder_scores(module: "RowAutoencoder", columns: sp.csr_matrix, users: np.ndarray,
+                            chunk: int = 4096) -> np.ndarray:
+    """``len(users) x n_items`` scores of I-AutoRec: every item's column (``columns``: items x
+    users) through the network, the given users' entries kept, in chunks of items."""
+    users = np.asarray(users, dtype=np.int64)
+    out = np.empty((len(users), columns.shape[0]), dtype=np.float32)
+    with torch.no_grad():
+        for s in range(0, columns.shape[0], chunk):
+            out[:, s:s + chunk] = module(columns[s:s + chunk])[0].numpy()[:, users].T
+    return out
 
 
 class MultVAEAdapter(RankingAdapter):
@@ -163,12 +191,20 @@ class MultVAEAdapter(RankingAdapter):
 
     def __init__(self, name: str, module: MultVAE, x: sp.csr_matrix, validation: sp.csr_matrix | None,
                  values: Mapping[str, Any], seed: int, fold_in=None) -> None:
-        self.module, self.x, self.values, self.name = module, x.tocsr(), values, name
+        self.module, self.values, self.name = module, values, name
+        # I-AutoRec's examples are the items, their columns its rows
+        self.x = x.T.tocsr() if name in ITEM_AUTOENCODERS else x.tocsr()
         self.rows = np.flatnonzero(np.diff(self.x.indptr) > 0)
         self.generator = torch.Generator().manual_seed(seed + 104729)
         self.steps = 0
+        self._table = (-1, None)  # I-AutoRec: (steps, every user's scores) for one validation
+        if name in ITEM_AUTOENCODERS:
+            check_item_table(name, values, *x.shape)
+            if fold_in is not None:
+                raise ConfigError("i-autorec cannot fold in held-out users (a new user is a new input of its "
+                                  "network); use a split whose validation users are in train, or u-autorec")
         if fold_in is None:
-            self._validation = RankingValidation(self.scores, self.x, validation)
+            self._validation = RankingValidation(self.scores, x.tocsr(), validation)
         else:  # held-out validation users (strong generalisation): their rows are the input
             history, seen = fold_in
             self._validation = RankingValidation(lambda users: self.module(history[users])[0].numpy(), seen,
@@ -179,6 +215,11 @@ class MultVAEAdapter(RankingAdapter):
 
     def scores(self, users: np.ndarray) -> np.ndarray:
         users = np.asarray(users, dtype=np.int64)
+        if self.name in ITEM_AUTOENCODERS:  # every column once per validation, then sliced
+            if self._table[0] != self.steps:
+                self._table = (self.steps, item_autoencoder_scores(self.module, self.x,
+                                                                   np.arange(self.x.shape[1])))
+            return self._table[1][users]
         return self.module(self.x[users], users=users)[0].numpy()
 
     def batch_loss(self, index: np.ndarray) -> torch.Tensor:

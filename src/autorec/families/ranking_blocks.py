@@ -5,6 +5,12 @@ block graphs, their output read as a score, trained on sampled negatives with a 
   ``n_negatives`` sampled items (label 0), ``binary_cross_entropy_with_logits`` on the output.
 * ``loss="bpr"``: ``-log sigmoid(s(u, i) - s(u, j))`` for each positive and each of its
   ``n_negatives`` sampled items.
+* ``loss="softmax"``: sampled softmax (Jean et al. 2015; as a recommender loss, Covington et al.
+  2016): the cross-entropy of the positive among itself and its ``n_negatives`` sampled items,
+  ``-log(exp s_i' / (exp s_i' + sum_j exp s_j'))``, each logit corrected by the log of its
+  sampling probability, ``s' = s - log q`` (Bengio and Senecal 2008; Yi et al. 2019), so that
+  popularity sampling estimates the full softmax rather than a popularity-discounted one; under
+  uniform sampling the correction is a constant and changes nothing.
 
 Negatives come from `autorec.data.negatives` (uniform or by popularity, never a positive). The
 blocks' own per-example L2 penalties (the factors they looked up) are added as in rating
@@ -30,7 +36,7 @@ from ..models.zoo import ZOO, make_model
 from .factors import RankingAdapter, RankingValidation, whole_number
 
 BLOCK_RANKING_MODELS = ("mf", "gmf", "mlp", "neumf")
-LOSSES = ("bce", "bpr")
+LOSSES = ("bce", "bpr", "softmax")
 #: the ranking settings; everything else is the zoo block's own hyperparameter (its defaults:
 #: `autorec.models.zoo`).  NeuMF's paper trains with 4 sampled negatives per positive and the
 #: log loss; that is the default for every block model here.
@@ -40,7 +46,8 @@ BLOCK_RANKING_TRAIN_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3,
 
 
 def describe(name: str) -> str:
-    return f"{ZOO[name].summary}, ranked: trained on sampled negatives (log loss or BPR) ({ZOO[name].reference})"
+    return (f"{ZOO[name].summary}, ranked: trained on sampled negatives (log loss, BPR or sampled softmax) "
+            f"({ZOO[name].reference})")
 
 
 def split_params(name: str, params: Mapping[str, Any] | None) -> tuple[dict, dict]:
@@ -109,6 +116,8 @@ class BlockRankingAdapter(RankingAdapter):
         self._init_positives(x, ranking["negatives"], seed + 15485863)
         self.n_items = x.shape[1]
         self.ranking = dict(ranking)
+        q = self.sampler.probabilities()  # None under uniform sampling, where log q is a constant
+        self.log_q = None if q is None else torch.from_numpy(np.log(np.maximum(q, 1e-30))).float()
         self._validation = RankingValidation(lambda users: score_users(module, users, self.n_items), x, validation)
 
     def batch_loss(self, index: np.ndarray) -> torch.Tensor:
@@ -122,6 +131,12 @@ class BlockRankingAdapter(RankingAdapter):
         penalty = penalty + _penalties(self.module)
         if self.ranking["loss"] == "bpr":
             loss = torch.nn.functional.softplus(negs - pos[:, None]).mean()
+        elif self.ranking["loss"] == "softmax":
+            logits = torch.cat([pos[:, None], negs], dim=1)
+            if self.log_q is not None:  # popularity sampling: the logQ correction
+                items = torch.cat([i_t[:, None], neg.reshape(len(index), n_neg)], dim=1)
+                logits = logits - self.log_q[items]
+            loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(index), dtype=torch.long))
         else:
             logits = torch.cat([pos[:, None], negs], dim=1)
             labels = torch.zeros_like(logits)

@@ -76,6 +76,7 @@ class TopNState:
     lowpass_out: np.ndarray | None = None  # and V D_I^1/2 (k x items)
     _gram: sp.csr_matrix | None = field(default=None, repr=False)  # GF-CF's R^T R, made on first use
     _propagate: Any = field(default=None, repr=False)  # BSPM's y -> y R^T R, made on first use
+    _item_table: np.ndarray | None = field(default=None, repr=False)  # I-AutoRec's users x items scores
 
     def gram(self) -> sp.csr_matrix:
         if self._gram is None:  # R^T R once (Gowalla: 35M entries): 1.7x faster than two products a batch
@@ -98,6 +99,11 @@ class TopNState:
             return self.user[np.asarray(users, dtype=np.int64)] @ self.item.T
         if self.blocks is not None:
             return ranking_blocks.score_users(self.blocks, users, len(self.popularity))
+        if self.name in multvae.ITEM_AUTOENCODERS:  # every item's column through the network, once
+            if self._item_table is None:
+                self._item_table = multvae.item_autoencoder_scores(self.network, history.T.tocsr(),
+                                                                   np.arange(history.shape[0]))
+            return self._item_table[np.asarray(users, dtype=np.int64)]
         if self.network is not None:  # CDAE's user node for a training user
             return self._network_scores(history[np.asarray(users, dtype=np.int64)], users)
         return self.scores(history[np.asarray(users, dtype=np.int64)])
@@ -141,6 +147,10 @@ class TopNState:
                          for r in range(rows.shape[0])])
 
     def _check_fold_in(self) -> None:
+        if self.name in multvae.ITEM_AUTOENCODERS:
+            raise ConfigError(f"{self.name} cannot fold in a new user's history: a new user is a new input of its "
+                              "network; models that can: popularity, itemknn, ease, gf-cf, bspm, ials, bpr, "
+                              "mult-vae, mult-dae, cdae, u-autorec")
         if self.name == "lightgcn":
             raise ConfigError("lightgcn cannot fold in a new user's history: a new user has no layer-0 embedding; "
                               "models that can: popularity, itemknn, ease, gf-cf, bspm, ials, bpr, mult-vae, mult-dae, "
@@ -283,18 +293,21 @@ TOPN_SEARCH = {
              "dropout": Choice((0.0, 0.2, 0.4, 0.6), 0.2, help="input corruption")},
     "u-autorec": {"hidden": Choice((100, 300, 500), 500, help="hidden units"),
                   "reg": Float(1e-5, 0.1, 0.001, log=True, help="L2 on the weights")},
+    "i-autorec": {"hidden": Choice((100, 300, 500), 500, help="hidden units"),
+                  "reg": Float(1e-5, 0.1, 0.001, log=True, help="L2 on the weights")},
     "lightgcn": {"dim": Choice((32, 64, 128), 64, help="embedding dimension"),
                  "layers": Choice((1, 2, 3, 4), 3, help="propagation layers"),
                  "reg": Float(1e-6, 1e-2, 1e-4, log=True, help="L2 on the layer-0 embeddings")},
-    "bpr": {"dim": Choice((32, 64, 128, 256), FACTOR_DEFAULTS["bpr"]["dim"], help="factor dimension"),
+    "bpr": {"dim": Choice((32, 64, 128, 256, 512), FACTOR_DEFAULTS["bpr"]["dim"], help="factor dimension"),
             "reg": Float(1e-7, 1e-2, FACTOR_DEFAULTS["bpr"]["reg"], log=True, help="L2 per sampled triple"),
-            "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling")},
+            "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling"),
+            "bias": Choice((True, False), FACTOR_DEFAULTS["bpr"]["bias"], help="an item bias beside the factors")},
 }
 
 
 # the block models' ranking settings (their blocks' own hyperparameters come from the zoo)
 BLOCK_RANKING_SEARCH = {
-    "loss": Choice(("bce", "bpr"), "bce", help="log loss on sampled negatives, or BPR"),
+    "loss": Choice(("bce", "bpr", "softmax"), "bce", help="log loss on sampled negatives, BPR, or sampled softmax"),
     "n_negatives": Choice((1, 4, 8), 4, help="sampled negatives per positive"),
     "negatives": Choice(("uniform", "popularity"), "uniform", help="negative sampling"),
 }
