@@ -40,6 +40,7 @@ from autorec.blocks.graph import DataInfo
 from autorec.data.features import FeatureEncoder
 from autorec.families.ctr import CTRTraining
 from autorec.hparams import DefaultHP
+from autorec.models.zoo import make_model
 from autorec.train.engine import TrainConfig, _make_optimizer, training_precision
 
 ROOT = Path(__file__).resolve().parents[1]
