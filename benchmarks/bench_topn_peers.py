@@ -18,6 +18,13 @@ Cornac: MostPop, ItemKNN (k 20, cosine), EASE (lamb 500, posB), BPR (k 10, 100 e
 VAECF (its Mult-VAE: k 10, one hidden layer of 20, beta 1, 100 epochs), its defaults.
 implicit 0.7: AlternatingLeastSquares (100 factors, reg 0.01, alpha 1, 15 epochs) and
 BayesianPersonalizedRanking (100 factors, lr 0.01, reg 0.01, 100 epochs), its defaults.
+LensKit 2025.8: PopScorer, ItemKNNScorer (20 neighbours, implicit feedback), EASEScorer (its
+default reg 1, and reg 500), ImplicitMFScorer (50 factors, weight 40, 10 epochs), FlexMF's BPR
+and LightGCN presets (64 factors, 10 epochs), its defaults.  LensKit pins pandas < 3, so this
+script runs in a bench environment of its own (docs/benchmarks.md, "Peers"):
+
+    python -m venv .venv-bench
+    .venv-bench/bin/pip install -c constraints.txt -c benchmarks/constraints-lenskit.txt -e '.[bench,lenskit]'
 
 The search row: `autorec search` (the default ranking models, TPE, --refit-full) for
 ``--search-minutes`` on 2 cores, selecting on the same carve of the training part (user-80-20)
@@ -47,6 +54,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_model  # noqa: E402
 from _results import write_json  # noqa: E402
 
+
+
+def split_fingerprint(split) -> str:
+    """A hash of the split's three parts, so that runs in two environments can be shown to
+    have scored the same rows."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=8)
+    for part in (split.train, split.validation, split.test):
+        if part is not None:
+            for a in (part.users, part.items, part.ratings):
+                h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
 
 
 def cornac_rows(split, positive: float):
@@ -114,6 +134,50 @@ def implicit_rows(split, positive: float):
         yield name, scores, seconds
 
 
+def lenskit_rows(split, positive: float):
+    """LensKit 2025's PopScorer, ItemKNNScorer (implicit feedback), EASEScorer, ImplicitMFScorer
+    and FlexMF's BPR and LightGCN presets at their defaults (EASE also at Steck's lambda 500, the
+    value autorec's EASE uses), on the training positives in autorec's index space; each user
+    scored through the scorer's own query call with the user's training history.  Items LensKit
+    does not know (no training positive) score -inf, as for Cornac."""
+    import pandas as pd
+    from lenskit.als import ImplicitMFScorer
+    from lenskit.basic import PopScorer
+    from lenskit.data import ItemList, RecQuery, from_interactions_df
+    from lenskit.flexmf import FlexMFImplicitScorer
+    from lenskit.knn import EASEScorer, ItemKNNScorer
+    from lenskit.training import TrainingOptions
+
+    tr = split.train
+    keep = tr.ratings >= positive
+    frame = pd.DataFrame({"user_id": tr.users[keep].astype(np.int64), "item_id": tr.items[keep].astype(np.int64)})
+    ds = from_interactions_df(frame.drop_duplicates())
+    known_ids = np.asarray(ds.items.ids(), dtype=np.int64)
+    candidates = ItemList(item_ids=known_ids)
+    users_known = set(np.asarray(ds.users.ids(), dtype=np.int64).tolist())
+    for name, scorer in (("LensKit Pop", PopScorer()),
+                         ("LensKit ItemKNN (20 neighbours, implicit)", ItemKNNScorer(feedback="implicit")),
+                         ("LensKit EASE (reg 1, its default)", EASEScorer()),
+                         ("LensKit EASE (reg 500)", EASEScorer(regularization=500.0)),
+                         ("LensKit ImplicitMF (50 factors)", ImplicitMFScorer()),
+                         ("LensKit FlexMF BPR (64 factors)", FlexMFImplicitScorer(preset="bpr")),
+                         ("LensKit FlexMF LightGCN (64, 3 layers)", FlexMFImplicitScorer(preset="lightgcn"))):
+        t0 = time.perf_counter()
+        scorer.train(ds, TrainingOptions(rng=0))
+        seconds = time.perf_counter() - t0
+
+        def scores(users, scorer=scorer):
+            out = np.full((len(users), tr.n_items), -np.inf)
+            for r, u in enumerate(np.asarray(users, dtype=np.int64)):
+                history = ds.user_row(int(u)) if int(u) in users_known else ItemList(item_ids=np.array([], np.int64))
+                got = scorer(query=RecQuery(user_id=int(u), user_items=history), items=candidates)
+                s = np.asarray(got.scores(), dtype=np.float64)
+                out[r, known_ids] = np.where(np.isfinite(s), s, -1e30)  # LensKit's "cannot score": last
+            return out
+
+        yield name, scores, seconds
+
+
 def autorec_search(data, split, minutes: float, out: Path) -> dict:
     """The default ranking search on ``split``: its validation is the carve of the training
     part that the epoch-trained models stop on (or the split's own validation, loo)."""
@@ -147,6 +211,18 @@ def autorec_epoch_model(model: str, split):
     return est, time.perf_counter() - t0, epochs
 
 
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("autorec", "numpy", "pandas", "scipy", "torch", "cornac", "implicit", "lenskit"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="ml-100k,ml-latest-small")
@@ -155,12 +231,13 @@ def main() -> None:
     ap.add_argument("--search-splits", default="user-80-20", help="the splits that get a search row")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/topn/peers.json"))
     args = ap.parse_args()
-    rows = []
+    rows, fingerprints = [], {}
     for name in args.datasets.split(","):
         data = load(name)
         for protocol in args.splits.split(","):
             split = make_split(data, protocol, seed=0)
-            print(f"{name}: {data!r}; {split.describe()}", flush=True)
+            print(f"{name}: {data!r}; {split.describe()}; fingerprint {split_fingerprint(split)}", flush=True)
+            fingerprints[f"{name}/{protocol}"] = split_fingerprint(split)
 
             def row(label, recall, ndcg, seconds, users, **extra):
                 rows.append({"dataset": name, "split": protocol, "model": label, "recall@20": recall,
@@ -181,7 +258,7 @@ def main() -> None:
                 row(f"autorec search ({args.search_minutes:g} min; chose "
                     f"{'the ensemble' if 'ensemble' in res else res['model']})", chosen["recall@20"],
                     chosen["ndcg@20"], res["wall_seconds"], chosen["n_users"], trials=res["n_trials"])
-            for library, rows_of in (("Cornac", cornac_rows), ("implicit", implicit_rows)):
+            for library, rows_of in (("Cornac", cornac_rows), ("implicit", implicit_rows), ("LensKit", lenskit_rows)):
                 try:
                     for label, scores, seconds in rows_of(split, 4.0):
                         m = ranking_metrics(scores, split.train, split.test, k=(20,), relevance_threshold=4.0)
@@ -192,7 +269,7 @@ def main() -> None:
            "protocol": "positives: rating >= 4; user-80-20 / loo seed 0; training items excluded; full ranking",
            "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets} --splits {args.splits} "
                       f"--search-minutes {args.search_minutes:g} --search-splits {args.search_splits}",
-           "rows": rows}
+           "split_fingerprints": fingerprints, "versions": library_versions(), "rows": rows}
     write_json(args.out, out)
 
 
