@@ -140,6 +140,8 @@ def lenskit_rows(split, positive: float):
     value autorec's EASE uses), on the training positives in autorec's index space; each user
     scored through the scorer's own query call with the user's training history.  Items LensKit
     does not know (no training positive) score -inf, as for Cornac."""
+    import inspect
+
     import pandas as pd
     from lenskit.als import ImplicitMFScorer
     from lenskit.basic import PopScorer
@@ -166,11 +168,18 @@ def lenskit_rows(split, positive: float):
         scorer.train(ds, TrainingOptions(rng=0))
         seconds = time.perf_counter() - t0
 
-        def scores(users, scorer=scorer):
+        # PopScorer takes the items alone; every personal scorer takes the query too
+        personal = "query" in inspect.signature(scorer.__call__).parameters
+
+        def scores(users, scorer=scorer, personal=personal):
             out = np.full((len(users), tr.n_items), -np.inf)
             for r, u in enumerate(np.asarray(users, dtype=np.int64)):
-                history = ds.user_row(int(u)) if int(u) in users_known else ItemList(item_ids=np.array([], np.int64))
-                got = scorer(query=RecQuery(user_id=int(u), user_items=history), items=candidates)
+                if not personal:
+                    got = scorer(items=candidates)
+                else:
+                    history = (ds.user_row(int(u)) if int(u) in users_known
+                               else ItemList(item_ids=np.array([], np.int64)))
+                    got = scorer(query=RecQuery(user_id=int(u), user_items=history), items=candidates)
                 s = np.asarray(got.scores(), dtype=np.float64)
                 out[r, known_ids] = np.where(np.isfinite(s), s, -1e30)  # LensKit's "cannot score": last
             return out
@@ -229,9 +238,11 @@ def main() -> None:
     ap.add_argument("--splits", default="user-80-20,loo")
     ap.add_argument("--search-minutes", type=float, default=4.0, help="0: no search row")
     ap.add_argument("--search-splits", default="user-80-20", help="the splits that get a search row")
+    ap.add_argument("--libraries", default="autorec,Cornac,implicit,LensKit", help="the rows to run")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/topn/peers.json"))
     args = ap.parse_args()
     rows, fingerprints = [], {}
+    libraries = args.libraries.split(",")
     for name in args.datasets.split(","):
         data = load(name)
         for protocol in args.splits.split(","):
@@ -244,21 +255,24 @@ def main() -> None:
                              "ndcg@20": ndcg, "train_seconds": round(seconds, 3), "users": users, **extra})
                 print(json.dumps(rows[-1]), flush=True)
 
-            for model in ("popularity", "itemknn", "ease", "gf-cf"):
+            autorec_rows = "autorec" in libraries
+            for model in ("popularity", "itemknn", "ease", "gf-cf") if autorec_rows else ():
                 est = TopNModel(model, positive=4).fit(split.train)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], est.fit_seconds_, m["n_users"])
-            for model in ("ials", "bpr", "mult-vae", "mult-dae"):
+            for model in ("ials", "bpr", "mult-vae", "mult-dae", "lightgcn") if autorec_rows else ():
                 est, seconds, epochs = autorec_epoch_model(model, split)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], seconds, m["n_users"], epochs=epochs)
-            if args.search_minutes > 0 and protocol in args.search_splits.split(","):
+            if autorec_rows and args.search_minutes > 0 and protocol in args.search_splits.split(","):
                 res = autorec_search(data, split, args.search_minutes, Path("/tmp/bench_topn_search") / name / protocol)
                 chosen = res.get("ensemble", {}).get("test") if "ensemble" in res else res["test"]
                 row(f"autorec search ({args.search_minutes:g} min; chose "
                     f"{'the ensemble' if 'ensemble' in res else res['model']})", chosen["recall@20"],
                     chosen["ndcg@20"], res["wall_seconds"], chosen["n_users"], trials=res["n_trials"])
             for library, rows_of in (("Cornac", cornac_rows), ("implicit", implicit_rows), ("LensKit", lenskit_rows)):
+                if library not in libraries:
+                    continue
                 try:
                     for label, scores, seconds in rows_of(split, 4.0):
                         m = ranking_metrics(scores, split.train, split.test, k=(20,), relevance_threshold=4.0)
