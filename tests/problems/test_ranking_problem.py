@@ -154,3 +154,43 @@ def test_strong_generalization_folds_held_out_users_in(clicks, tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["n_users"] == len(np.unique(split.test.users))
+
+
+def test_the_ranking_ensemble_reuses_the_best_refit_and_refits_only_within_the_budget(clicks, tmp_path, monkeypatch):
+    import optuna
+
+    from autorec.search import SearchSettings, run_search
+    from autorec.search import results
+    from autorec.search.budget import Budget
+    from autorec.search.ensemble import EnsembleSelection
+
+    problem = load_problem(str(clicks), None, "loo", 0)
+    s = SearchSettings(models=["ease", "itemknn", "popularity"], n_trials=3, refit_full=True, seed=0, warm_start=[])
+    run_search(problem, s, tmp_path / "s")
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 's' / 'study.db'}")
+    members = results.completed(study, problem)[:3]
+    assert len({t.user_attrs["model"] for t in members}) == 3
+    fitted = [results.trained(problem, t, None) for t in members]
+    best_refit = results.refit_full(problem, members[0])
+    # every member kept with one pick each, and counted as beating the best single model
+    monkeypatch.setattr(results, "ranking_ensemble",
+                        lambda blocks, score: EnsembleSelection(weights=np.ones(len(blocks)), scores=[1.0]))
+    monkeypatch.setattr(type(problem), "better", lambda self, a, b: True)
+    calls = []
+    real = results.refit_full
+    monkeypatch.setattr(results, "refit_full", lambda p, t: calls.append(t.number) or real(p, t))
+
+    key, info = results.build_ranking_ensemble(problem, members, fitted, tmp_path / "a", s, None,
+                                               refit_best=best_refit)
+    assert key == "ensemble" and info["refit"] == "train+validation"
+    assert calls == [t.number for t in members[1:]]  # the best trial's refit is not made twice
+    loaded = autorec.load(tmp_path / "a" / "ensemble")
+    np.testing.assert_allclose(loaded.members[0].score_users([0, 1]), best_refit.score_users([0, 1]))
+
+    calls.clear()
+    spent = Budget(10, started=0.0)  # long past its deadline: nothing may be refit
+    key, info = results.build_ranking_ensemble(problem, members, fitted, tmp_path / "b", s, spent,
+                                               refit_best=best_refit)
+    assert key == "ensemble" and calls == [] and info["refit"].startswith("none: refitting the members would take")
+    assert info["test"]["ndcg@20"] == pytest.approx(
+        autorec.load(tmp_path / "b" / "ensemble").evaluate(problem.split.test, k=20)["ndcg@20"])

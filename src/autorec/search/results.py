@@ -24,7 +24,7 @@ from ..plots import plot_importances, plot_leaderboard, plot_optimization_histor
 from ..problems import CrossValidated, Problem
 from ..runs import write_run
 from ..train.engine import History
-from .budget import Budget
+from .budget import REFIT_FULL_FACTOR, Budget
 from .ensemble import caruana_ensemble, ranking_ensemble
 from .settings import SearchSettings
 
@@ -168,11 +168,14 @@ RANKING_SAMPLE_USERS = 2_000  # validation users the ranking ensemble's weights 
 
 
 def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path,
-                           settings: SearchSettings, budget: Budget | None) -> tuple[str, dict]:
+                           settings: SearchSettings, budget: Budget | None, refit_best=None) -> tuple[str, dict]:
     """Caruana selection over the members' per-user standardised scores, on a seeded sample of
     validation users; kept only when it beats the best single model on ALL of validation with
     more than one member.  With ``--refit-full`` its members are refit on train + validation
-    (their best epoch counts) before the one test evaluation."""
+    (their best epoch counts) before the one test evaluation: ``refit_best`` is the best
+    trial's refit, already made, and the others are refit only when their trials' time fits in
+    what is left of the budget (else the members trained on train alone are kept, and
+    metrics.json says why)."""
     users = problem.validation_sample(RANKING_SAMPLE_USERS, settings.seed)
     blocks = [standardise_rows(problem.sample_scores(est, users)).astype(np.float32) for est, _ in fitted]
     selection = ranking_ensemble(blocks, lambda block: problem.sample_metric(users, block))
@@ -193,10 +196,18 @@ def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted:
     if not problem.better(info["validation"][problem.metric], best_single + 1e-12):
         info["note"] = "not built: it does not beat the best single model on validation"
         return "ensemble_considered", info
-    if settings.refit_full and not (budget is not None and budget.spent()):
-        ensemble = Ensemble([refit_full(problem, members[i]) for i in keep], weights[keep],
-                            [f"trial-{members[i].number}" for i in keep], task=problem.task)
-        info["refit"] = "train+validation"
+    if settings.refit_full:
+        need = REFIT_FULL_FACTOR * sum(float(members[i].user_attrs.get("seconds", 0.0)) for i in keep
+                                       if not (i == 0 and refit_best is not None))
+        left = None if budget is None else budget.left()
+        if left is not None and need > left:
+            info["refit"] = (f"none: refitting the members would take about {need:.0f} s and the budget has "
+                             f"{max(left, 0):.0f} s left; the members trained on train alone are tested")
+        else:
+            ensemble = Ensemble([refit_best if i == 0 and refit_best is not None else refit_full(problem, members[i])
+                                 for i in keep], weights[keep], [f"trial-{members[i].number}" for i in keep],
+                                task=problem.task)
+            info["refit"] = "train+validation"
     info["test"] = problem.evaluate(ensemble, "test")
     ensemble.save(out / "ensemble")
     info["saved"] = str(out / "ensemble")
@@ -267,7 +278,8 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
                 members.append(t)
                 fitted.append(pair)
         if len(members) > 1:
-            key, info = build_ranking_ensemble(problem, members, fitted, out, settings, budget)
+            key, info = build_ranking_ensemble(problem, members, fitted, out, settings, budget,
+                                               refit_best=final if settings.refit_full else None)
             result[key] = info
             write_json_atomic(out / "metrics.json", result)
         write_plots(study, board, out, problem)
