@@ -409,16 +409,21 @@ class RankingProblem(_OnSplit):
 
     def default_models(self) -> list[str]:
         """The ranking models, less EASE where its dense item x item matrix exceeds its item
-        limit (every EASE trial would fail there), and less the block models and I-AutoRec where scoring every
-        (user, item) pair each epoch would take minutes; ``--models`` still runs them."""
+        limit (every EASE trial would fail there), less the block models and I-AutoRec where
+        scoring every (user, item) pair each epoch would take minutes, and on a strong-
+        generalisation split less the models that cannot fold its validation users in (each of
+        their trials would fail); ``--models`` still runs them."""
         from .families.multvae import ITEM_AUTOENCODERS
         from .families.ranking_blocks import BLOCK_RANKING_MODELS
+        from .families.topn import folds_in_held_out_users
 
         models = super().default_models()
         if self.data.n_items > TOPN_DEFAULTS["ease"]["max_items"]:
             models = [m for m in models if m != "ease"]
         if self.data.n_users * self.data.n_items > self.BLOCK_MODELS_MAX_PAIRS:
             models = [m for m in models if m not in BLOCK_RANKING_MODELS + ITEM_AUTOENCODERS]
+        if self.split.validation_fold_in is not None:
+            models = [m for m in models if folds_in_held_out_users(m)]
         return models
 
     def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None,

@@ -146,6 +146,13 @@ def test_strong_generalization_folds_held_out_users_in(clicks, tmp_path):
             assert got[key] == pytest.approx(want[key], abs=1e-6), (model, key)
     with pytest.raises(ConfigError, match="bpr cannot fold in held-out users at every epoch"):
         problem.fit("bpr", {}, {"max_epochs": 2})
+    with pytest.raises(ConfigError, match="i-autorec cannot fold in held-out users"):
+        problem.fit("i-autorec", {"hidden": 8}, {"max_epochs": 2})
+    # so the default search leaves out every model that refuses, and keeps those that fold in
+    defaults = set(problem.default_models())
+    assert not defaults & {"bpr", "lightgcn", "neumf", "gmf", "mf", "mlp", "i-autorec"}
+    assert {"ease", "ials", "mult-vae", "u-autorec", "itemknn"} <= defaults
+    assert "bpr" in load_problem(str(clicks), None, "loo", 0).default_models()
     # the search on a strong split: validation users folded in, ensemble included
     out = tmp_path / "strong"
     result = runner.invoke(cli_main.app, ["search", "--dataset", str(clicks), "--split", "strong-80-10-10",

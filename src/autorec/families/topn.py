@@ -170,6 +170,14 @@ class TopNState:
         return self.scores(row)[0]
 
 
+def folds_in_held_out_users(name: str) -> bool:
+    """Whether a model can score users it was not trained on at every validation (a strong-
+    generalisation split): not BPR (each user fitted by L-BFGS), LightGCN (no layer-0
+    embedding), the block models, I-AutoRec (a new user is a new input)."""
+    return not (name in ("bpr", "lightgcn") or name in ranking_blocks.BLOCK_RANKING_MODELS
+                or name in multvae.ITEM_AUTOENCODERS)
+
+
 def topn_names() -> list[str]:
     return list(TOPN_DESCRIPTIONS)
 
