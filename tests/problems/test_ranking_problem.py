@@ -183,6 +183,7 @@ def test_the_ranking_ensemble_reuses_the_best_refit_and_refits_only_within_the_b
     monkeypatch.setattr(results, "ranking_ensemble",
                         lambda blocks, score: EnsembleSelection(weights=np.ones(len(blocks)), scores=[1.0]))
     monkeypatch.setattr(type(problem), "better", lambda self, a, b: True)
+    monkeypatch.setattr(results, "held_out_gains", lambda *a: [0.01, 0.01])
     calls = []
     real = results.refit_full
     monkeypatch.setattr(results, "refit_full", lambda p, t: calls.append(t.number) or real(p, t))
@@ -201,3 +202,24 @@ def test_the_ranking_ensemble_reuses_the_best_refit_and_refits_only_within_the_b
     assert key == "ensemble" and calls == [] and info["refit"].startswith("none: refitting the members would take")
     assert info["test"]["ndcg@20"] == pytest.approx(
         autorec.load(tmp_path / "b" / "ensemble").evaluate(problem.split.test, k=20)["ndcg@20"])
+
+
+def test_the_ranking_ensemble_is_judged_on_users_it_was_not_weighted_on(clicks):
+    from autorec.estimators.ensemble import standardise_rows
+    from autorec.search import results
+
+    problem = load_problem(str(clicks), None, "loo", 0)
+    users = problem.validation_sample(2000, 0)
+    ease = problem.fit("ease", {"lambda": 20.0}, {})
+    knn = problem.fit("itemknn", {"neighbours": 10}, {})
+    a, b = (standardise_rows(problem.sample_scores(m, users)) for m in (ease, knn))
+    # a copy of the best model adds nothing on held-out users: no gain, so no ensemble
+    assert results.held_out_gains(problem, users, [a, a], seed=0) == [0.0, 0.0]
+    gains = results.held_out_gains(problem, users, [a, b], seed=0)
+    # by hand for the first half: weights chosen on it, the other half judged
+    order = np.random.default_rng(7).permutation(len(users))
+    fit, judge = np.sort(order[: len(users) // 2]), np.sort(order[len(users) // 2:])
+    w = results.ranking_ensemble([a[fit], b[fit]], lambda blk: problem.sample_metric(users[fit], blk)).weights
+    mixed = (w[0] * a[judge] + w[1] * b[judge]) / w.sum()
+    want = problem.sample_metric(users[judge], mixed) - problem.sample_metric(users[judge], a[judge])
+    assert gains[0] == pytest.approx(want)
