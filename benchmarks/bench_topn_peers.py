@@ -239,6 +239,8 @@ def main() -> None:
     ap.add_argument("--search-minutes", type=float, default=4.0, help="0: no search row")
     ap.add_argument("--search-splits", default="user-80-20", help="the splits that get a search row")
     ap.add_argument("--libraries", default="autorec,Cornac,implicit,LensKit", help="the rows to run")
+    ap.add_argument("--autorec-models", default="popularity,itemknn,ease,gf-cf,ials,bpr,mult-vae,mult-dae,lightgcn",
+                    help="autorec's single-model rows ('none': the search row alone)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/topn/peers.json"))
     args = ap.parse_args()
     rows, fingerprints = [], {}
@@ -256,16 +258,22 @@ def main() -> None:
                 print(json.dumps(rows[-1]), flush=True)
 
             autorec_rows = "autorec" in libraries
-            for model in ("popularity", "itemknn", "ease", "gf-cf") if autorec_rows else ():
+            singles = [] if args.autorec_models == "none" else args.autorec_models.split(",")
+            for model in [m for m in ("popularity", "itemknn", "ease", "gf-cf") if m in singles] if autorec_rows else ():
                 est = TopNModel(model, positive=4).fit(split.train)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], est.fit_seconds_, m["n_users"])
-            for model in ("ials", "bpr", "mult-vae", "mult-dae", "lightgcn") if autorec_rows else ():
+            for model in [m for m in ("ials", "bpr", "mult-vae", "mult-dae", "lightgcn") if m in singles] if autorec_rows else ():
                 est, seconds, epochs = autorec_epoch_model(model, split)
                 m = est.evaluate(split.test, k=(20,))
                 row(f"autorec {model}", m["recall@20"], m["ndcg@20"], seconds, m["n_users"], epochs=epochs)
             if autorec_rows and args.search_minutes > 0 and protocol in args.search_splits.split(","):
-                res = autorec_search(data, split, args.search_minutes, Path("/tmp/bench_topn_search") / name / protocol)
+                folder = Path("/tmp/bench_topn_search") / name / protocol
+                res = autorec_search(data, split, args.search_minutes, folder)
+                # the search's own metrics.json (validation, the ensemble's weights and checks), kept
+                kept = args.out.parent / f"{args.out.stem}_search" / f"{name}_{protocol}.json"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text((folder / "metrics.json").read_text())
                 chosen = res.get("ensemble", {}).get("test") if "ensemble" in res else res["test"]
                 row(f"autorec search ({args.search_minutes:g} min; chose "
                     f"{'the ensemble' if 'ensemble' in res else res['model']})", chosen["recall@20"],
@@ -282,7 +290,8 @@ def main() -> None:
     out = {"date": time.strftime("%Y-%m-%d"), "machine": f"{cpu_model()}, {os.cpu_count()} cores",
            "protocol": "positives: rating >= 4; user-80-20 / loo seed 0; training items excluded; full ranking",
            "command": f"python benchmarks/bench_topn_peers.py --datasets {args.datasets} --splits {args.splits} "
-                      f"--search-minutes {args.search_minutes:g} --search-splits {args.search_splits}",
+                      f"--search-minutes {args.search_minutes:g} --search-splits {args.search_splits} "
+                      f"--libraries {args.libraries} --autorec-models {args.autorec_models} --out {args.out}",
            "split_fingerprints": fingerprints, "versions": library_versions(), "rows": rows}
     write_json(args.out, out)
 
