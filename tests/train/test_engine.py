@@ -94,6 +94,28 @@ def test_divergence_is_reported_not_hidden():
         fit(task, TrainConfig(lr=0.05, max_epochs=2, progress=False))
 
 
+def test_patience_counts_at_least_patience_steps_optimizer_steps():
+    from autorec.train.engine import effective_patience
+
+    cfg = TrainConfig(batch_size=100, patience=5, patience_steps=60)
+    assert effective_patience(cfg, 400) == 15  # 4 steps an epoch: 15 epochs make 60 steps
+    assert effective_patience(cfg, 40_000) == 5  # 400 steps an epoch: the epochs' patience
+    assert effective_patience(TrainConfig(patience=0, patience_steps=60), 400) == 0  # never stop early
+    assert effective_patience(cfg, 400, full_batch=True) == 60
+
+    class Plateau(LinearTask):  # validation stuck for 12 epochs, then improving
+        metric, direction = "ndcg", "maximize"
+
+        def validate(self):
+            self.validations.append(1.0 if len(self.validations) < 13 else 1.0 + len(self.validations))
+            return {"ndcg": self.validations[-1]}
+
+    short = fit(Plateau(), TrainConfig(batch_size=100, max_epochs=30, patience=5, progress=False))
+    assert short.stopped_early and short.best_epoch == 1
+    long = fit(Plateau(), TrainConfig(batch_size=100, max_epochs=30, patience=5, patience_steps=60, progress=False))
+    assert long.best_epoch == 30
+
+
 @pytest.mark.parametrize("optimizer,lr", [("adam", 0.05), ("rprop", 0.01)])
 def test_bf16_precision_runs_forward_passes_under_autocast_only(optimizer, lr):
     seen = {"train": [], "validate": []}

@@ -33,6 +33,15 @@ FULL_BATCH_OPTIMIZERS = ("rprop", "lbfgs")
 PRECISIONS = ("fp32", "bf16")
 
 
+def effective_patience(cfg: "TrainConfig", n_examples: int, full_batch: bool = False) -> int:
+    """Epochs without improvement before stopping: ``patience``, or more where that is fewer
+    than ``patience_steps`` optimizer steps (0 when ``patience`` is 0: never stop early)."""
+    if not cfg.patience:
+        return 0
+    steps_per_epoch = 1 if full_batch else max(1, math.ceil(n_examples / cfg.batch_size))
+    return max(cfg.patience, math.ceil(cfg.patience_steps / steps_per_epoch))
+
+
 @dataclass
 class TrainConfig:
     """Training settings.  ``batch_size`` counts examples (rows for autoencoders, pairs or
@@ -46,6 +55,10 @@ class TrainConfig:
     batch_size: int = 256
     max_epochs: int = 200
     patience: int = 10  # epochs without validation improvement before stopping; 0 = never stop early
+    # ...and at least this many optimizer steps: on small data an epoch of a large batch is a few
+    # steps, and BPR's or LightGCN's validation sits on a popularity plateau for hundreds of them
+    # before the factors take over (docs/topn.md); 0 = count epochs only
+    patience_steps: int = 0
     min_delta: float = 0.0
     seed: int = 0
     device: str = "auto"
@@ -65,7 +78,7 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
             setattr(self, name, float(value))
-        for name in ("batch_size", "max_epochs", "patience", "seed"):
+        for name in ("batch_size", "max_epochs", "patience", "patience_steps", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 if isinstance(value, float) and value.is_integer():
@@ -86,7 +99,7 @@ class TrainConfig:
         if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
                                          or self.threads < 1):
             raise ConfigError(f"threads must be a positive integer or unset, got {self.threads!r}")
-        for name in ("weight_decay", "l2", "patience", "min_delta"):
+        for name in ("weight_decay", "l2", "patience", "patience_steps", "min_delta"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative, got {getattr(self, name)!r}")
 
@@ -279,6 +292,8 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
         check_precision(cfg, device)
         n = task.n_examples()
     full_batch = cfg.optimizer in FULL_BATCH_OPTIMIZERS
+    # a sweep is one exact update per epoch
+    patience = effective_patience(cfg, n, full_batch) if sweep is None else effective_patience(cfg, 1, True)
     hist = History(metric=task.metric)
     best_state = None
     bad_epochs = 0
@@ -366,7 +381,7 @@ def _fit(task: TrainingAdapter, cfg: TrainConfig, on_epoch: EpochCallback | None
                     bad_epochs = 0
                 else:
                     bad_epochs += 1
-                if cfg.patience and bad_epochs >= cfg.patience:
+                if patience and bad_epochs >= patience:
                     hist.stopped_early, hist.stop_reason = True, "patience"
                     break
                 if on_epoch is not None:
