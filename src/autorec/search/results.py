@@ -194,8 +194,7 @@ def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted:
     validation with more than one member.  With ``--refit-full`` its members are refit on train + validation
     (their best epoch counts) before the one test evaluation: ``refit_best`` is the best
     trial's refit, already made, and the others are refit only when their trials' time fits in
-    what is left of the budget (else the members trained on train alone are kept, and
-    metrics.json says why)."""
+    what is left of the budget; else the ensemble is not chosen (metrics.json says why)."""
     users = problem.validation_sample(RANKING_SAMPLE_USERS, settings.seed)
     blocks = [standardise_rows(problem.sample_scores(est, users)).astype(np.float32) for est, _ in fitted]
     gains = held_out_gains(problem, users, blocks, settings.seed)
@@ -227,8 +226,11 @@ def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted:
                                        if not (i == 0 and refit_best is not None))
         left = None if budget is None else budget.left()
         if left is not None and need > left:
-            info["refit"] = (f"none: refitting the members would take about {need:.0f} s and the budget has "
-                             f"{max(left, 0):.0f} s left; the members trained on train alone are tested")
+            # its validation edge was over the best model trained on the same rows; the model on
+            # offer instead is refit on more, so an ensemble that cannot be refit is not chosen
+            info["note"] = (f"not chosen: refitting its members would take about {need:.0f} s and the budget has "
+                            f"{max(left, 0):.0f} s left; the best single model, refit, is the result")
+            return "ensemble_considered", info
         else:
             ensemble = Ensemble([refit_best if i == 0 and refit_best is not None else refit_full(problem, members[i])
                                  for i in keep], weights[keep], [f"trial-{members[i].number}" for i in keep],
