@@ -174,15 +174,13 @@ def check_item_table(name: str, values: Mapping[str, Any], n_users: int, n_items
                           f"{values['max_pairs']:,}; raise max_pairs if the memory is there, or use u-autorec")
 
 
-def item_autoencoder_scores(module: "RowAutoencoder", columns: sp.csr_matrix, users: np.ndarray,
-                            chunk: int = 4096) -> np.ndarray:
-    """``len(users) x n_items`` scores of I-AutoRec: every item's column (``columns``: items x
-    users) through the network, the given users' entries kept, in chunks of items."""
-    users = np.asarray(users, dtype=np.int64)
-    out = np.empty((len(users), columns.shape[0]), dtype=np.float32)
+def item_autoencoder_scores(module: "RowAutoencoder", columns: sp.csr_matrix, chunk: int = 4096) -> np.ndarray:
+    """Every user's scores of I-AutoRec (users x items): every item's column (``columns``: items
+    x users) through the network, in chunks of items."""
+    out = np.empty((columns.shape[1], columns.shape[0]), dtype=np.float32)
     with torch.no_grad():
         for s in range(0, columns.shape[0], chunk):
-            out[:, s:s + chunk] = module(columns[s:s + chunk])[0].numpy()[:, users].T
+            out[:, s:s + chunk] = module(columns[s:s + chunk])[0].numpy().T
     return out
 
 
@@ -217,8 +215,7 @@ class MultVAEAdapter(RankingAdapter):
         users = np.asarray(users, dtype=np.int64)
         if self.name in ITEM_AUTOENCODERS:  # every column once per validation, then sliced
             if self._table[0] != self.steps:
-                self._table = (self.steps, item_autoencoder_scores(self.module, self.x,
-                                                                   np.arange(self.x.shape[1])))
+                self._table = (self.steps, item_autoencoder_scores(self.module, self.x))
             return self._table[1][users]
         return self.module(self.x[users], users=users)[0].numpy()
 

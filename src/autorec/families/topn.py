@@ -101,8 +101,7 @@ class TopNState:
             return ranking_blocks.score_users(self.blocks, users, len(self.popularity))
         if self.name in multvae.ITEM_AUTOENCODERS:  # every item's column through the network, once
             if self._item_table is None:
-                self._item_table = multvae.item_autoencoder_scores(self.network, history.T.tocsr(),
-                                                                   np.arange(history.shape[0]))
+                self._item_table = multvae.item_autoencoder_scores(self.network, history.T.tocsr())
             return self._item_table[np.asarray(users, dtype=np.int64)]
         if self.network is not None:  # CDAE's user node for a training user
             return self._network_scores(history[np.asarray(users, dtype=np.int64)], users)

@@ -231,11 +231,10 @@ def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted:
             info["note"] = (f"not chosen: refitting its members would take about {need:.0f} s and the budget has "
                             f"{max(left, 0):.0f} s left; the best single model, refit, is the result")
             return "ensemble_considered", info
-        else:
-            ensemble = Ensemble([refit_best if i == 0 and refit_best is not None else refit_full(problem, members[i])
-                                 for i in keep], weights[keep], [f"trial-{members[i].number}" for i in keep],
-                                task=problem.task)
-            info["refit"] = "train+validation"
+        ensemble = Ensemble([refit_best if i == 0 and refit_best is not None else refit_full(problem, members[i])
+                             for i in keep], weights[keep], [f"trial-{members[i].number}" for i in keep],
+                            task=problem.task)
+        info["refit"] = "train+validation"
     info["test"] = problem.evaluate(ensemble, "test")
     ensemble.save(out / "ensemble")
     info["saved"] = str(out / "ensemble")
