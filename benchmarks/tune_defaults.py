@@ -40,6 +40,9 @@ GRIDS = {
     "i-autorec": ("l2", [300.0, 600.0, 1000.0, 2000.0]),
     # Koren's per-rating L2 on the factors and biases a rating uses
     "biased-mf": (("factors/l2", "rating_head/l2"), [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]),
+    # the baseline predictor's shrinkage, in pseudo-ratings, on items and users (a full grid)
+    "baseline": ((), [{"reg_item": a, "reg_user": b} for a in (1.0, 3.0, 10.0, 25.0, 50.0, 100.0)
+                      for b in (1.0, 3.0, 10.0, 25.0, 50.0, 100.0)]),
 }
 
 
@@ -68,7 +71,7 @@ def main() -> None:
             keys = (keys,) if isinstance(keys, str) else keys
             scores = []
             for value in grid:
-                settings = {k: value for k in keys}
+                settings = dict(value) if isinstance(value, dict) else {k: value for k in keys}
                 train = {"progress": False, "seed": args.seed}
                 if "l2" in settings:
                     train["l2"] = settings.pop("l2")
@@ -81,9 +84,10 @@ def main() -> None:
                              "epochs": len(rec.history_.epochs), "best_epoch": rec.history_.best_epoch,
                              "n_ratings": len(data), "n_train": len(split.train),
                              "seconds": round(time.perf_counter() - t0, 1)})
-                print(f"  {model:10s} {value:<8g} validation RMSE {rmse:.4f} ({len(rec.history_.epochs)} epochs)",
+                shown = " ".join(f"{k}={v:g}" for k, v in value.items()) if isinstance(value, dict) else f"{value:<8g}"
+                print(f"  {model:10s} {shown} validation RMSE {rmse:.4f} ({len(rec.history_.epochs)} epochs)",
                       flush=True)
-            print(f"  {model}: best {grid[int(np.argmin(scores))]:g}", flush=True)
+            print(f"  {model}: best {grid[int(np.argmin(scores))]}", flush=True)
     write_json(args.out, {"benchmark": "defaults_sweep", "seed": args.seed, "machine": cpu_model(),
                           "date": time.strftime("%Y-%m-%d"), "grids": {m: g for m, (_, g) in GRIDS.items()},
                           "rows": rows})

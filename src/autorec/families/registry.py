@@ -14,6 +14,7 @@ import difflib
 from ..errors import ConfigError
 from .autorec import AutoRecFamily
 from .base import TASKS, Family
+from .baselines import BaselineFamily
 from .ctr import CTRFamily
 from .pairs import PairBlockFamily
 from .topn import TopNFamily
@@ -21,7 +22,7 @@ from .topn import TopNFamily
 #: by problem kind, in the order `autorec models` lists them; a name may serve several tasks
 #: (the feature models run on rating pairs and on CTR rows) with one family per task
 FAMILIES: dict[str, tuple[Family, ...]] = {
-    "rating": (AutoRecFamily(), PairBlockFamily()),
+    "rating": (AutoRecFamily(), BaselineFamily(), PairBlockFamily()),
     "ctr": (CTRFamily(),),
     "ranking": (TopNFamily(),),
 }

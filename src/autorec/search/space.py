@@ -50,7 +50,7 @@ TRAIN_SPACE: dict[str, dict[str, HParam]] = {
 # trials of a fresh study they give TPE / GP good points to model from, and the pruner a fair
 # bar.  Cheap on purpose (seconds per trial on MovieLens-100K / the CTR samples).
 WARM_START: dict[str, tuple[str, ...]] = {
-    "rating": ("i-autorec", "biased-mf", "deep-autorec"),
+    "rating": ("i-autorec", "baseline", "biased-mf", "deep-autorec"),
     "ctr": ("deepfm", "dcn", "fm"),
     # the graph filters too: closed forms at their published or grid-chosen settings, the
     # strongest single models on Gowalla (docs/benchmarks.md section 15), a minute a fit there
