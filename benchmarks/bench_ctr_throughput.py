@@ -149,6 +149,14 @@ def autorec_libs(args) -> list[str]:
     return [PRECISION_LIB[p] for p in args.precision]
 
 
+DEEPCTR_FUSED = "deepctr_torch_fused_adam"
+DEEPCTR_LIB = {"default": "deepctr_torch", "fused": DEEPCTR_FUSED}
+
+
+def deepctr_libs(args) -> list[str]:
+    return [DEEPCTR_LIB[o] for o in args.deepctr_adam]
+
+
 def _quiet():
     # DeepCTR-Torch prints the device and a summary line on every fit()
     return contextlib.redirect_stdout(io.StringIO())
@@ -169,7 +177,7 @@ def deepctr_inputs(enc: EncodedFeatures) -> dict[str, np.ndarray]:
     return x
 
 
-def deepctr_model(model: str, columns, dim: int, lr: float, seed: int):
+def deepctr_model(model: str, columns, dim: int, lr: float, seed: int, fused: bool = False):
     from deepctr_torch.models import DCN, DeepFM
 
     common = dict(dnn_hidden_units=DNN_UNITS[model], l2_reg_linear=0.0, l2_reg_embedding=0.0,
@@ -179,7 +187,9 @@ def deepctr_model(model: str, columns, dim: int, lr: float, seed: int):
     else:
         net = DCN(columns, columns, cross_num=CROSS_LAYERS, cross_parameterization="vector",
                   l2_reg_cross=0.0, **common)
-    net.compile(torch.optim.Adam(net.parameters(), lr=lr), "binary_crossentropy")
+    # fused: the same single-kernel Adam autorec steps with (DeepCTR-Torch accepts an optimizer
+    # instance), so that a speed-up is not just the kernel
+    net.compile(torch.optim.Adam(net.parameters(), lr=lr, fused=fused), "binary_crossentropy")
     return net
 
 
@@ -247,9 +257,11 @@ def time_autorec(model: str, enc: EncodedFeatures, batch_size: int, args, seed: 
     return _intervals(task.marks)
 
 
-def time_deepctr(model: str, enc: EncodedFeatures, batch_size: int, args, seed: int) -> list[dict[str, float]]:
+def time_deepctr(model: str, enc: EncodedFeatures, batch_size: int, args, seed: int,
+                 fused: bool = False) -> list[dict[str, float]]:
     torch.set_num_threads(args.threads)
-    net = deepctr_model(model, deepctr_columns(enc, args.embedding_dim), args.embedding_dim, args.lr, seed)
+    net = deepctr_model(model, deepctr_columns(enc, args.embedding_dim), args.embedding_dim, args.lr, seed,
+                        fused=fused)
     timer = _EpochTimer()
     with _quiet():
         net.fit(deepctr_inputs(enc), enc.label, batch_size=batch_size, epochs=1 + args.epochs,
@@ -274,14 +286,14 @@ def throughput(args, sample: FeatureTable) -> dict[str, Any]:
     for bs in args.batch_size:
         per_model: dict[str, Any] = {}
         for model in args.models:
-            libs = [*autorec_libs(args), "deepctr_torch"]
+            libs = [*autorec_libs(args), *deepctr_libs(args)]
             runs: dict[str, list[list[dict[str, float]]]] = {lib: [] for lib in libs}
             for r in range(args.repeats):
                 # rotate which library goes first, so none always meets the same load
                 order = libs[r % len(libs):] + libs[:r % len(libs)]
                 for lib in order:
-                    if lib == "deepctr_torch":
-                        epochs = time_deepctr(model, enc, bs, args, args.seed + r)
+                    if lib.startswith("deepctr_torch"):
+                        epochs = time_deepctr(model, enc, bs, args, args.seed + r, fused=lib == DEEPCTR_FUSED)
                     else:
                         epochs = time_autorec(model, enc, bs, args, args.seed + r, LIB_PRECISION[lib])
                     runs[lib].append(epochs)
@@ -298,11 +310,16 @@ def throughput(args, sample: FeatureTable) -> dict[str, Any]:
                               "rows_per_cpu_second": statistics.median(cpu),
                               "runs_rows_per_second": wall, "runs_rows_per_cpu_second": cpu,
                               "epoch_seconds": lib_runs}
-            base = entry["deepctr_torch"]
+            base = entry[deepctr_libs(args)[0]]
             for lib in autorec_libs(args):
                 suffix = "" if lib == "autorec" else lib[len("autorec"):]
                 entry[f"speedup{suffix}"] = entry[lib]["rows_per_second"] / base["rows_per_second"]
                 entry[f"speedup_cpu{suffix}"] = entry[lib]["rows_per_cpu_second"] / base["rows_per_cpu_second"]
+                if DEEPCTR_FUSED in entry:  # against DeepCTR-Torch on the same fused Adam
+                    fused = entry[DEEPCTR_FUSED]
+                    entry[f"speedup_vs_fused{suffix}"] = entry[lib]["rows_per_second"] / fused["rows_per_second"]
+                    entry[f"speedup_cpu_vs_fused{suffix}"] = (entry[lib]["rows_per_cpu_second"]
+                                                              / fused["rows_per_cpu_second"])
             per_model[model] = entry
         out["by_batch_size"][str(bs)] = per_model
     return out
@@ -411,8 +428,10 @@ def print_table(result: dict[str, Any]) -> None:
                     suffix = lib[len("autorec"):] if lib.startswith("autorec") else None
                     sp = f"{t[f'speedup{suffix}']:7.2f}x" if suffix is not None else f"{'':8s}"
                     spc = f"{t[f'speedup_cpu{suffix}']:7.2f}x" if suffix is not None else f"{'':8s}"
-                    print(f"{bs:>6s} {model:8s} {lib:14s} {x['rows_per_second']:10,.0f} {sp} "
-                          f"{x['rows_per_cpu_second']:11,.0f} {spc}")
+                    vs = t.get(f"speedup_vs_fused{suffix}") if suffix is not None else None
+                    fused = f" ({vs:.2f}x against DeepCTR-Torch on fused Adam)" if vs is not None else ""
+                    print(f"{bs:>6s} {model:8s} {lib:26s} {x['rows_per_second']:10,.0f} {sp} "
+                          f"{x['rows_per_cpu_second']:11,.0f} {spc}{fused}")
     if q:
         n = q["rows"]
         print(f"\nquality on the real Criteo sample (train {n['train']:,} / validation {n['validation']:,} / "
@@ -443,6 +462,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--precision", nargs="+", choices=list(PRECISION_LIB), default=list(PRECISION_LIB),
                    help="autorec's training precision(s), each timed and scored as its own row "
                         "(bf16: matrix products in bfloat16 under autocast, float32 weights and optimizer)")
+    p.add_argument("--deepctr-adam", nargs="+", choices=list(DEEPCTR_LIB), default=["default", "fused"],
+                   help="DeepCTR-Torch's Adam, each timed as its own row: torch's default (what DeepCTR-Torch "
+                        "builds itself) and the fused kernel autorec uses")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-quality", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")

@@ -158,7 +158,7 @@ class RatingProblem(_OnSplit):
     metric_names = ("rmse", "mae")
     options = ("default_rating", "clip")
 
-    def __init__(self, data: Interactions, split: Split, default_rating: float | str = "global_mean") -> None:
+    def __init__(self, data: Interactions, split: Split, default_rating: float | str = "biases") -> None:
         super().__init__(data, split)
         self.default_rating = default_rating
 

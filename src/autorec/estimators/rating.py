@@ -25,11 +25,13 @@ from ..errors import ConfigError
 from ..families import PairTargets, canonical_name, get_family
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
 from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
+from ..families.baselines import fallback_biases, user_bias_from
 from ..families.fold_in import cannot_fold_in
 from .base import FittedModelMixin, IdMapMixin, ParamsMixin, TopNMixin, history_pairs
 
 FORMAT = "autorec-model"
 FORMAT_VERSION = 1
+DEFAULT_RATINGS = ("biases", "global_mean")
 
 
 class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
@@ -37,9 +39,11 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
 
     ``model``: a rating model name (``autorec models``); ``params``: its hyperparameters
     (the rest keep their defaults); ``train``: training settings (``TrainConfig`` keys);
-    ``default_rating``: what to predict for a user or item with no training rating,
-    ``"global_mean"`` (default) or a number (the AutoRec paper uses 3); ``clip``: clip
-    predictions to the training data's rating scale.
+    ``default_rating``: what to predict for a pair whose user or item has no training rating:
+    ``"biases"`` (default: the training mean plus the shrunk bias of whichever of the two is
+    known, Koren 2010's baseline predictor, so a known user's new item gets ``mu + b_u``),
+    ``"global_mean"`` (the training mean for every such pair) or a number (the AutoRec paper
+    uses 3); ``clip``: clip predictions to the training data's rating scale.
     """
 
     def __init__(
@@ -47,7 +51,7 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         model: str = "i-autorec",
         params: Mapping[str, Any] | None = None,
         train: TrainConfig | Mapping[str, Any] | None = None,
-        default_rating: float | str = "global_mean",
+        default_rating: float | str = "biases",
         clip: bool = True,
     ) -> None:
         self.model = model
@@ -61,8 +65,8 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         self.family_ = get_family(self.model, "rating")  # an unknown name says the closest one
         self.model_ = canonical_name(self.model, "rating")
         d = self.default_rating
-        if not (d == "global_mean" or (isinstance(d, (int, float)) and not isinstance(d, bool))):
-            raise ConfigError(f"default_rating must be 'global_mean' or a number, got {d!r}")
+        if not (d in DEFAULT_RATINGS or (isinstance(d, (int, float)) and not isinstance(d, bool))):
+            raise ConfigError(f"default_rating must be 'biases', 'global_mean' or a number, got {d!r}")
 
     def fit(self, train: Interactions, validation: Interactions | None = None,
             on_epoch=None, deadline: float | None = None) -> "Recommender":
@@ -82,8 +86,9 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         self.item_ids_ = train.item_ids
         self.rating_scale_ = train.rating_scale
         self.global_mean_ = train.global_mean
-        self.default_value_ = (self.global_mean_ if self.default_rating == "global_mean"
+        self.default_value_ = (self.global_mean_ if self.default_rating in DEFAULT_RATINGS
                                else float(self.default_rating))
+        self.fallback_biases_ = fallback_biases(train) if self.default_rating == "biases" else None
         self.seen_users_ = train.user_counts() > 0
         self.seen_items_ = train.item_counts() > 0
         self.state_ = self.family_.build(self.model_, dict(self.params or {}), train, self.device_, seed=cfg.seed)
@@ -106,8 +111,10 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         """``_predict_index_raw`` and the fallback flag it was computed with."""
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
-        out = np.full(len(users), self.default_value_, dtype=np.float64)
         fallback = self._fallback_index(users, items)
+        out = np.full(len(users), self.default_value_, dtype=np.float64)
+        if fallback.any():
+            out[fallback] = self._default_index(users[fallback], items[fallback])
         known = ~fallback
         if known.any():
             module = self.state_.module
@@ -123,6 +130,21 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         if self.clip and self.rating_scale_ is not None:
             np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
         return out, fallback
+
+    def _default_index(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """The default rating of index pairs the model does not answer (``default_rating``):
+        with ``"biases"``, the mean plus the shrunk bias of the user and of the item where each
+        has training ratings (an unknown id, -1, adds nothing)."""
+        out = np.full(len(users), self.default_value_, dtype=np.float64)
+        biases = getattr(self, "fallback_biases_", None)
+        if biases is None:
+            return out
+        for ids, seen, bias in ((users, self.seen_users_, biases[0]), (items, self.seen_items_, biases[1])):
+            ids = np.asarray(ids, dtype=np.int64)
+            known = ids >= 0
+            known[known] = seen[ids[known]]
+            out[known] += bias[ids[known]]
+        return out
 
     def _fallback_index(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Where the default rating answers instead of the model: an id it does not know, or a
@@ -189,9 +211,14 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         finally:
             self.state_.module.train(was_training)
 
+        default = self.default_value_
+        biases = getattr(self, "fallback_biases_", None)
+        if biases is not None:  # the new user's own shrunk bias, from the same history
+            default += user_bias_from(ratings[known], self.default_value_ + biases[1][idx[known]])
+
         def predict_items(query: np.ndarray):
             query = np.asarray(query, dtype=np.int64)
-            out = np.full(len(query), self.default_value_, dtype=np.float64)
+            out = np.full(len(query), default, dtype=np.float64)
             ok = query >= 0
             ok[ok] = self.seen_items_[query[ok]]
             if ok.any():
@@ -212,7 +239,9 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         if raw is None:
             items = np.arange(len(self.item_ids_))
             return self._predict_index_raw(np.full(len(items), user_index), items)
-        out = np.where(self.seen_items_, raw, self.default_value_)  # what _predict_index_raw does per pair
+        cold = np.flatnonzero(~self.seen_items_)  # what _predict_index_raw does per pair
+        out = np.array(raw, dtype=np.float64)
+        out[cold] = self._default_index(np.full(len(cold), user_index), cold)
         if self.clip and self.rating_scale_ is not None:
             np.clip(out, self.rating_scale_[0], self.rating_scale_[1], out=out)
         return out
@@ -243,6 +272,9 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         tensors.update(self.family_.extra_tensors(state))
         tensors["seen.users"] = torch.from_numpy(self.seen_users_.astype(np.uint8))
         tensors["seen.items"] = torch.from_numpy(self.seen_items_.astype(np.uint8))
+        if getattr(self, "fallback_biases_", None) is not None:
+            tensors["fallback.user_bias"] = torch.from_numpy(self.fallback_biases_[0])
+            tensors["fallback.item_bias"] = torch.from_numpy(self.fallback_biases_[1])
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -290,6 +322,11 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         rec.default_value_ = meta["default_value"]
         rec.seen_users_ = tensors["seen.users"].numpy().astype(bool)
         rec.seen_items_ = tensors["seen.items"].numpy().astype(bool)
+        rec.fallback_biases_ = None
+        if meta["default_rating"] == "biases":
+            folder.require_tensors("fallback.user_bias", "fallback.item_bias")
+            rec.fallback_biases_ = (tensors["fallback.user_bias"].numpy().astype(np.float64),
+                                    tensors["fallback.item_bias"].numpy().astype(np.float64))
         rec.meta_ = meta
         _check_invariants(folder.path / "meta.json", rec)
         return rec

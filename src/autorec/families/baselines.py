@@ -82,6 +82,30 @@ def solve_biases(users: np.ndarray, items: np.ndarray, residuals: np.ndarray, us
     return np.nan_to_num(user_bias), np.nan_to_num(item_bias)
 
 
+def fallback_biases(train, sweeps: int = 50, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """The user and item biases of the baseline predictor at its defaults, solved to
+    convergence on ``train``: what every rating model answers for a pair it cannot score
+    (a known user with a new item gets ``mu + b_u``; ``Recommender(default_rating="biases")``)."""
+    reg_user, reg_item = (BASELINE_SEARCH[k].default for k in ("reg_user", "reg_item"))
+    users, items = np.asarray(train.users, dtype=np.int64), np.asarray(train.items, dtype=np.int64)
+    residuals = np.asarray(train.ratings, dtype=np.float64) - float(train.global_mean)
+    bu, bi = np.zeros(train.n_users), np.zeros(train.n_items)
+    for _ in range(sweeps):
+        new_bu, bi = solve_biases(users, items, residuals, bu, train.n_items, reg_user, reg_item)
+        done = np.max(np.abs(new_bu - bu), initial=0.0) < tol
+        bu = new_bu
+        if done:
+            break
+    return bu, bi
+
+
+def user_bias_from(ratings: np.ndarray, baseline: np.ndarray) -> float:
+    """A new user's shrunk bias from a history: its ratings against ``mu + b_i`` of the same
+    items (the baseline's user step, at its default ``reg_user``)."""
+    reg_user = BASELINE_SEARCH["reg_user"].default
+    return float(np.sum(np.asarray(ratings, dtype=np.float64) - baseline) / (reg_user + len(ratings)))
+
+
 class BiasSweeps:
     """The engine's sweep adapter: one epoch = one exact sweep (items, then users)."""
 
