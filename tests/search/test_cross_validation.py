@@ -91,3 +91,22 @@ def test_resolve_cv(problem):
     for bad in ("1", "abc", "2.5"):
         with pytest.raises(ConfigError, match="--cv"):
             resolve_cv(bad, problem)
+
+
+def test_refit_full_under_cross_validation_trains_one_model_on_the_pool(problem, tmp_path):
+    s = SearchSettings(models=["baseline"], tuner="random", n_trials=2, max_epochs=30, patience=3,
+                       pruner="none", seed=0, cv=3, ensemble_size=1, refit_full=True)
+    result = run_search(problem, s, tmp_path)
+    assert result["refit"].startswith("train+validation")
+    model = autorec.load(tmp_path)
+    assert not isinstance(model, Ensemble)
+    # every non-test rating trained it, for the median of the folds' best epoch counts
+    assert model.seen_users_.sum() == len(np.unique(problem._pool().users))
+    import optuna
+
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    folds = study.trials[result["best_trial"]].user_attrs["fold_best_epochs"]
+    assert len(folds) == 3 and all(e >= 1 for e in folds)
+    assert model.train_config_.max_epochs == int(np.median(folds)) and model.train_config_.patience == 0
+    test = problem.split.test
+    assert rmse(test.ratings, model.predict_index(test.users, test.items)) == pytest.approx(result["test"]["rmse"])

@@ -172,6 +172,9 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
             raise  # track_failures records the error; the search goes on
         trial.set_user_attr("epochs", len(est.history_.epochs))
         trial.set_user_attr("best_epoch", est.history_.best_epoch)
+        if isinstance(problem, CrossValidated):  # what a refit on the whole pool trains for
+            trial.set_user_attr("fold_best_epochs", [m.history_.best_epoch or len(m.history_.epochs)
+                                                     for m in est.members])
         trial.set_user_attr("threads", est.history_.threads)
         trial.set_user_attr("seconds", time.perf_counter() - started)
         trial.set_user_attr("kept", kept.offer(study, trial.number, value, est))

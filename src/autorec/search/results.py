@@ -138,6 +138,15 @@ def refit_full(problem: Problem, trial: FrozenTrial):
     return problem.fit(trial.user_attrs["model"], trial.user_attrs["params"], train, full=True)
 
 
+def refit_pool(problem: CrossValidated, trial: FrozenTrial):
+    """A cross-validated trial's configuration on the whole pool (train + validation), for
+    the median of its fold models' best epoch counts (no held-out rows are left to stop on)."""
+    epochs = trial.user_attrs.get("fold_best_epochs") or [trial.user_attrs.get("best_epoch") or 1]
+    train = dict(trial.user_attrs["train"])
+    train.update({"max_epochs": max(1, int(np.median(epochs))), "patience": 0})
+    return problem.base.fit(trial.user_attrs["model"], trial.user_attrs["params"], train, full=True)
+
+
 def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path) -> tuple[str, dict]:
     """Caruana selection over the members' validation predictions.  Saved (and scored on test)
     only when it beats the best single model on validation with more than one member; returns
@@ -278,9 +287,15 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     }
     final = best_est
     if isinstance(problem, CrossValidated):
-        # the bag of fold models already trained on every non-test row: nothing to refit
-        result["refit"] = f"bagged: the {len(best_est.members)} fold models, averaged"
         result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation")))}
+        if settings.refit_full:
+            # one model on every non-test row, for the folds' median best epoch count
+            final = refit_pool(problem, best)
+            result["refit"] = (f"train+validation, {final.train_config_.max_epochs} epochs "
+                               f"(the median best epoch of the {len(best_est.members)} folds)")
+        else:
+            # the bag of fold models already trained on every non-test row: nothing to refit
+            result["refit"] = f"bagged: the {len(best_est.members)} fold models, averaged"
     elif settings.refit_full:
         final = refit_full(problem, best)
         result["refit"] = "train+validation"
