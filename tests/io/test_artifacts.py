@@ -187,6 +187,8 @@ def test_a_tampered_weights_file_is_caught_before_it_predicts(tmp_path, tamper, 
     (lambda m: m.update(item_ids={**m["item_ids"], "values": m["item_ids"]["values"][:-1]}), "item ids for a model"),
     (lambda m: m.update(rating_scale=[5, 1]), "low < high"),
     (lambda m: m.update(global_mean=None), "global_mean must be a finite number"),
+    # a model that answers cold pairs with its biases must carry them
+    (lambda m: m.update(default_rating="biases"), "fallback.user_bias"),
 ])
 def test_edited_metadata_that_would_predict_wrongly_is_refused(tmp_path, edit, message):
     d = _resaved(tmp_path)

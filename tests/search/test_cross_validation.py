@@ -67,7 +67,7 @@ def test_out_of_fold_predictions_come_from_the_model_that_did_not_see_the_row(pr
 
 def test_a_cross_validated_search_returns_a_bag_that_loads_and_scores_as_reported(problem, tmp_path):
     s = SearchSettings(models=["biased-mf", "mf"], tuner="random", n_trials=4, max_epochs=4, patience=0,
-                       pruner="none", seed=0, cv=3, ensemble_size=3)
+                       pruner="none", seed=0, cv=3, ensemble_size=3, cv_refit=False)
     result = run_search(problem, s, tmp_path)
     assert result["cv"] == {"folds": 3, "pool_rows": problem.pool_size()}
     assert result["refit"].startswith("bagged")
@@ -93,9 +93,9 @@ def test_resolve_cv(problem):
             resolve_cv(bad, problem)
 
 
-def test_refit_full_under_cross_validation_trains_one_model_on_the_pool(problem, tmp_path):
+def test_by_default_cross_validation_refits_one_model_on_the_pool(problem, tmp_path):
     s = SearchSettings(models=["baseline"], tuner="random", n_trials=2, max_epochs=30, patience=3,
-                       pruner="none", seed=0, cv=3, ensemble_size=1, refit_full=True)
+                       pruner="none", seed=0, cv=3, ensemble_size=1)
     result = run_search(problem, s, tmp_path)
     assert result["refit"].startswith("train+validation")
     model = autorec.load(tmp_path)
@@ -110,3 +110,20 @@ def test_refit_full_under_cross_validation_trains_one_model_on_the_pool(problem,
     assert model.train_config_.max_epochs == int(np.median(folds)) and model.train_config_.patience == 0
     test = problem.split.test
     assert rmse(test.ratings, model.predict_index(test.users, test.items)) == pytest.approx(result["test"]["rmse"])
+
+
+def test_the_ensemble_of_a_cross_validated_search_is_of_refits(problem, tmp_path):
+    s = SearchSettings(models=["baseline", "biased-mf"], tuner="random", n_trials=6, max_epochs=6, patience=2,
+                       pruner="none", seed=0, cv=3, ensemble_size=4)
+    result = run_search(problem, s, tmp_path)
+    assert result["refit"].startswith("train+validation")
+    key = "ensemble" if "ensemble" in result else "ensemble_considered"
+    if key == "ensemble":  # selected on out-of-fold predictions, each member then refit
+        assert all(result["ensemble"]["refit"])
+        ens = autorec.load(tmp_path / "ensemble")
+        assert not any(isinstance(m, Ensemble) for m in ens.members)
+        test = problem.split.test
+        assert rmse(test.ratings, ens.predict_index(test.users, test.items)) == pytest.approx(
+            result["ensemble"]["test"]["rmse"])
+    else:
+        assert "note" in result[key]

@@ -66,6 +66,8 @@ def search(
     study: str = typer.Option("autorec", "--study", help="Study name (shared by workers)."),
     settings: List[str] = typer.Option([], "--set", help="Fix a hyperparameter: model/param=value or a training key."),
     refit_full: bool = typer.Option(False, "--refit-full", help="Refit the best on train+validation."),
+    cv_bag: bool = typer.Option(False, "--cv-bag", help="Under --cv, return the bag of fold models instead of "
+                                                       "refitting on train+validation."),
     cv: str = typer.Option(
         "auto", "--cv",
         help="Score configurations by K-fold cross-validation on train+validation and bag the fold models: "
@@ -129,7 +131,8 @@ def search(
         why = (f"the validation part has {n_val:,} rows, fewer than {CV_BELOW_ROWS:,}: too few to select on"
                if cv.strip().lower() == "auto" else "as asked")
         console.print(f"selection by {folds}-fold cross-validation on train + validation ({why}); "
-                      f"the final model bags the {folds} fold models")
+                      + ("the final model bags the fold models" if cv_bag else
+                         "the final model is refit on train + validation"))
     console.print(f"models: {', '.join(chosen)}; tuner {tuner}"
                   + (", models drawn by expected improvement per second" if model_choice == "cost-aware"
                      and tuner in ("tpe", "bayesian") and len(chosen) > 1 else "")
@@ -137,7 +140,7 @@ def search(
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
                          seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
-                         refit_full=refit_full, cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
+                         refit_full=refit_full, cv_refit=not cv_bag, cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
                          warm_start=None if warm_start is None else
                          [] if warm_start.strip().lower() == "none" else
                          [m.strip() for m in warm_start.split(",") if m.strip()],

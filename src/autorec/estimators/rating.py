@@ -24,9 +24,9 @@ from ..data import Interactions
 from ..errors import ConfigError
 from ..families import PairTargets, canonical_name, get_family
 from ..io import ids_from_json, ids_to_json, read_model_folder, write_model_folder
-from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
 from ..families.baselines import fallback_biases, user_bias_from
 from ..families.fold_in import cannot_fold_in
+from ..train.engine import History, TrainConfig, fit, resolve_device, seed_everything
 from .base import FittedModelMixin, IdMapMixin, ParamsMixin, TopNMixin, history_pairs
 
 FORMAT = "autorec-model"
@@ -346,6 +346,12 @@ def _check_invariants(meta_file: Path, rec: "Recommender") -> None:
     if scale is not None and not (len(scale) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v)
                                                          for v in scale) and scale[0] < scale[1]):
         raise ConfigError(f"{meta_file}: rating_scale must be [low, high] with low < high, got {list(scale)}")
+    biases = getattr(rec, "fallback_biases_", None)
+    if biases is not None:
+        for what, ids, bias in (("user", rec.user_ids_, biases[0]), ("item", rec.item_ids_, biases[1])):
+            if len(bias) != len(ids) or not np.isfinite(bias).all():
+                raise ConfigError(f"{meta_file}: fallback.{what}_bias must hold one finite bias per {what} "
+                                  f"({len(ids):,}), got {len(bias):,} values")
     for key in ("global_mean", "default_value"):
         value = getattr(rec, f"{key}_")
         if not isinstance(value, (int, float)) or not math.isfinite(value):

@@ -22,7 +22,7 @@ from ..hparams import OptunaHP
 from ..io import folder_lock, require_kind, to_jsonable
 from ..problems import CrossValidated, Problem
 from ..train import interrupts
-from .budget import Budget
+from .budget import REFIT_FULL_FACTOR, Budget
 from .identity import check_identity, delete_study, study_identity
 from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
 from .scheduling import CostAwareModelSampler, ModelwisePruner
@@ -234,6 +234,13 @@ def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettin
     ranked = [t for t in completed(study, problem) if t.user_attrs.get("duplicate_of") is None]
     if not ranked:
         return 0.0
+    if isinstance(problem, CrossValidated):
+        if not (settings.refit_full or settings.cv_refit):
+            return 0.0
+        # a trial's seconds are K fold fits; a refit is one fit on 1 + 1/(K-1) times the rows,
+        # for the best and each member the ensemble may take
+        one = REFIT_FULL_FACTOR / problem.k
+        return one * sum(float(t.user_attrs.get("seconds", 0.0)) for t in ranked[:max(1, settings.ensemble_size)])
     best = float(ranked[0].user_attrs.get("seconds", 0.0)) if settings.refit_full else 0.0
     if not getattr(problem, "rank_ensembles", False) or settings.ensemble_size < 2:
         return best

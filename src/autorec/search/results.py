@@ -147,10 +147,12 @@ def refit_pool(problem: CrossValidated, trial: FrozenTrial):
     return problem.base.fit(trial.user_attrs["model"], trial.user_attrs["params"], train, full=True)
 
 
-def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path) -> tuple[str, dict]:
+def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path,
+                   refit=None) -> tuple[str, dict]:
     """Caruana selection over the members' validation predictions.  Saved (and scored on test)
     only when it beats the best single model on validation with more than one member; returns
-    ``("ensemble" | "ensemble_considered", info)`` for metrics.json."""
+    ``("ensemble" | "ensemble_considered", info)`` for metrics.json.  ``refit(i)``, under
+    cross-validation: member ``i`` trained on every non-test row (None: keep its bag)."""
     if problem.direction != "minimize":
         raise ConfigError(f"the ensemble selection minimises; {problem.metric} is maximised")
     val_preds = np.stack([v for _, v in fitted])
@@ -165,8 +167,12 @@ def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, o
         info["note"] = "not built: it does not beat the best single model on validation"
         return "ensemble_considered", info
     keep = [i for i, w in enumerate(weights) if w > 0]
-    ensemble = Ensemble([fitted[i][0] for i in keep], weights[keep], [f"trial-{members[i].number}" for i in keep],
-                        task=problem.task)
+    chosen = [fitted[i][0] for i in keep]
+    if refit is not None:
+        refits = [refit(i) for i in keep]
+        info["refit"] = [m is not None for m in refits]
+        chosen = [m if m is not None else bag for m, bag in zip(refits, chosen)]
+    ensemble = Ensemble(chosen, weights[keep], [f"trial-{members[i].number}" for i in keep], task=problem.task)
     info["test"] = problem.evaluate(ensemble, "test")
     ensemble.save(out / "ensemble")
     info["saved"] = str(out / "ensemble")
@@ -206,17 +212,18 @@ def build_ranking_ensemble(problem: Problem, members: list[FrozenTrial], fitted:
     what is left of the budget; else the ensemble is not chosen (metrics.json says why)."""
     users = problem.validation_sample(RANKING_SAMPLE_USERS, settings.seed)
     blocks = [standardise_rows(problem.sample_scores(est, users)).astype(np.float32) for est, _ in fitted]
-    gains = held_out_gains(problem, users, blocks, settings.seed)
     selection = ranking_ensemble(blocks, lambda block: problem.sample_metric(users, block))
-    del blocks
     weights = np.asarray(selection.weights, dtype=np.float64)
+    keep = [i for i, w in enumerate(weights) if w > 0]
+    # the held-out check costs two more selections: only for an ensemble that could be built
+    gains = held_out_gains(problem, users, blocks, settings.seed) if len(keep) >= 2 else []
+    del blocks
     info = {"members": [t.number for t in members], "models": [t.user_attrs["model"] for t in members],
             "weights": weights.tolist(), "sample_users": int(len(users)),
             f"sample_{problem.metric}_path": selection.scores}
     best_single = float(fitted[0][1][problem.metric])
     info[f"best_single_validation_{problem.metric}"] = best_single
     info[f"held_out_{problem.metric}_gains"] = gains
-    keep = [i for i, w in enumerate(weights) if w > 0]
     if len(keep) < 2:
         info["note"] = "not built: the selection kept one model"
         return "ensemble_considered", info
@@ -288,7 +295,7 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     final = best_est
     if isinstance(problem, CrossValidated):
         result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation")))}
-        if settings.refit_full:
+        if settings.refit_full or settings.cv_refit:
             # one model on every non-test row, for the folds' median best epoch count
             final = refit_pool(problem, best)
             result["refit"] = (f"train+validation, {final.train_config_.max_epochs} epochs "
@@ -334,7 +341,15 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
             members.append(t)
             fitted.append(pair)
     if len(members) > 1:
-        key, info = build_ensemble(problem, members, fitted, out)
+        refit = None
+        if isinstance(problem, CrossValidated) and (settings.refit_full or settings.cv_refit):
+            def refit(i: int):  # the best's refit is made already; past the deadline a member stays a bag
+                if i == 0:
+                    return final
+                if budget is not None and budget.spent():
+                    return None
+                return refit_pool(problem, members[i])
+        key, info = build_ensemble(problem, members, fitted, out, refit=refit)
         result[key] = info
         write_json_atomic(out / "metrics.json", result)
     write_plots(study, board, out, problem)
