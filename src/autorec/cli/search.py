@@ -70,12 +70,13 @@ def search(
                                                        "refitting on train+validation."),
     cv: str = typer.Option(
         "auto", "--cv",
-        help="Score configurations by K-fold cross-validation on train+validation and bag the fold models: "
-             "a number of folds, 'none', or 'auto' (5 folds when the validation part has fewer than 5,000 rows)."),
+        help="Score configurations by K-fold cross-validation on train+validation, then refit the result on "
+             "train+validation (see --cv-bag): a number of folds, 'none', or 'auto' (5 folds when the "
+             "validation part has fewer than 5,000 rows)."),
     warm_start: Optional[str] = typer.Option(
         None, "--warm-start",
         help="Models whose defaults open a fresh study, comma-separated, or 'none' "
-             "(default: i-autorec,biased-mf,deep-autorec for rating; deepfm,dcn,fm for ctr)."),
+             "(default: i-autorec,baseline,biased-mf,deep-autorec for rating; deepfm,dcn,fm for ctr)."),
     seed: int = typer.Option(0, "--seed", help="Seeds the sampler and the trials' training (and, for a new "
                                                 "study, the split)."),
     split_seed: Optional[int] = typer.Option(
