@@ -52,7 +52,7 @@ class SearchSettings:
     # under cross-validation: train the returned model (and each ensemble member) once more on
     # every non-test row for its folds' median best epoch; False returns the bags of fold models.
     # On three 10,000-rating samples of ml-latest-small (the tuning data) the refit beat the bag
-    # on test in all six model x sample cases, by 0.001-0.004 RMSE (docs/search.md)
+    # on test in all six model x sample cases, by 0.0007-0.0036 RMSE (docs/search.md)
     cv_refit: bool = True
     # models whose all-defaults configuration opens a fresh study, in order, after the first
     # model's (None: the task's usual anchors among ``models``, see space.WARM_START; [] for none)
