@@ -99,11 +99,15 @@ def main() -> None:
             line += (f" | tuned (trial {t['search_trial']}): val {t['validation']['rmse']:.4f} "
                      f"test {t['test']['rmse']:.4f}; defaults - tuned {d['test']['rmse'] - t['test']['rmse']:+.4f}")
         print(line, flush=True)
+        write(args, rows)  # after every model: a cut-short run keeps what it measured
+    print(f"wrote {args.out}")
+
+
+def write(args, rows) -> None:
     write_json(args.out, {"benchmark": "defaults_per_model", "dataset": args.dataset, "split": args.split,
                           "seed": args.seed, "leaderboard": str(args.leaderboard) if args.leaderboard else None,
                           "machine": cpu_model(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                           "command": " ".join(sys.argv), "rows": rows})
-    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
