@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from .. import metrics
@@ -47,6 +48,32 @@ def validate_ratings(validation: PairTargets | None, predict_fn) -> dict[str, fl
     if validation is None:
         return None
     return metrics.rating_scores(validation.ratings, predict_fn(validation.users, validation.items))
+
+
+class SeenRatings:
+    """For a rating family whose state keeps the training matrix as ``extra["seen"]`` (users x
+    items CSR): the popularity, each user's rated items, and the matrix in the artifact."""
+
+    def item_counts(self, state: FittedState) -> np.ndarray:
+        """Training ratings per item index."""
+        m = state.extra["seen"]
+        return np.bincount(m.indices, minlength=m.shape[1]).astype(np.int64)
+
+    def seen_items(self, state: FittedState, user: int) -> np.ndarray:
+        m = state.extra["seen"]
+        return m.indices[m.indptr[user]:m.indptr[user + 1]]
+
+    def extra_tensors(self, state: FittedState) -> dict[str, torch.Tensor]:
+        m = state.extra["seen"]
+        return {"seen.indptr": torch.from_numpy(m.indptr.astype(np.int64)),
+                "seen.indices": torch.from_numpy(m.indices.astype(np.int64)),
+                "seen.data": torch.from_numpy(m.data.astype(np.float32))}
+
+    @staticmethod
+    def seen_from(tensors: Mapping[str, torch.Tensor], n_users: int, n_items: int) -> sp.csr_matrix:
+        """The training matrix back from ``extra_tensors``' tensors."""
+        return sp.csr_matrix((tensors["seen.data"].numpy(), tensors["seen.indices"].numpy(),
+                              tensors["seen.indptr"].numpy()), shape=(n_users, n_items))
 
 
 class Family(Protocol):

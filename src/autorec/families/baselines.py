@@ -23,12 +23,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from ..errors import ConfigError
 from ..hparams import Float
-from .base import FittedState, PairTargets, validate_ratings
+from .base import FittedState, PairTargets, SeenRatings, validate_ratings
 from .fold_in import check_history
 
 BASELINE = "baseline"
@@ -99,10 +98,11 @@ def fallback_biases(train, sweeps: int = 50, tol: float = 1e-9) -> tuple[np.ndar
     return bu, bi
 
 
-def user_bias_from(ratings: np.ndarray, baseline: np.ndarray) -> float:
+def user_bias_from(ratings: np.ndarray, baseline: np.ndarray, reg_user: float | None = None) -> float:
     """A new user's shrunk bias from a history: its ratings against ``mu + b_i`` of the same
-    items (the baseline's user step, at its default ``reg_user``)."""
-    reg_user = BASELINE_SEARCH["reg_user"].default
+    items (the baseline's user step; ``reg_user`` defaults to the baseline's default)."""
+    if reg_user is None:
+        reg_user = BASELINE_SEARCH["reg_user"].default
     return float(np.sum(np.asarray(ratings, dtype=np.float64) - baseline) / (reg_user + len(ratings)))
 
 
@@ -138,7 +138,7 @@ class BiasSweeps:
         return validate_ratings(self.validation, self.predict_fn)
 
 
-class BaselineFamily:
+class BaselineFamily(SeenRatings):
     kind = "baseline"
     task = "rating"
     train_space = "none"  # exact sweeps: no optimizer settings to draw
@@ -195,31 +195,16 @@ class BaselineFamily:
         items, ratings = check_history(items, ratings)
         m = state.module
         mean, item_bias = float(m.mean), m.item_bias.cpu().numpy()
-        b_u = float(np.sum(ratings - mean - item_bias[items]) / (state.hparams["reg_user"] + len(items)))
+        b_u = user_bias_from(ratings, mean + item_bias[items], state.hparams["reg_user"])
 
         def score(query):
             return mean + b_u + item_bias[np.asarray(query, dtype=np.int64)]
         return score
-
-    def item_counts(self, state: FittedState) -> np.ndarray:
-        m = state.extra["seen"]
-        return np.bincount(m.indices, minlength=m.shape[1]).astype(np.int64)
-
-    def seen_items(self, state: FittedState, user: int) -> np.ndarray:
-        m = state.extra["seen"]
-        return m.indices[m.indptr[user]:m.indptr[user + 1]]
-
-    def extra_tensors(self, state: FittedState) -> dict[str, torch.Tensor]:
-        m = state.extra["seen"]
-        return {"seen.indptr": torch.from_numpy(m.indptr.astype(np.int64)),
-                "seen.indices": torch.from_numpy(m.indices.astype(np.int64)),
-                "seen.data": torch.from_numpy(m.data.astype(np.float32))}
 
     def shapes(self, state: FittedState) -> dict:
         return {"n_users": len(state.module.user_bias), "n_items": len(state.module.item_bias)}
 
     def rebuild(self, name: str, hparams: dict, shapes: dict, tensors: dict, device) -> FittedState:
         n_users, n_items = int(shapes["n_users"]), int(shapes["n_items"])
-        seen = sp.csr_matrix((tensors["seen.data"].numpy(), tensors["seen.indices"].numpy(),
-                              tensors["seen.indptr"].numpy()), shape=(n_users, n_items))
+        seen = self.seen_from(tensors, n_users, n_items)
         return FittedState(BiasModule(n_users, n_items).to(device), self._hparams(hparams), {"seen": seen})

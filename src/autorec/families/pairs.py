@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 
 from ..blocks.graph import DataInfo
 from ..hparams import DataDefaultsHP, DefaultHP, FixedHP, PrefixedHP
 from ..models.zoo import MF_DATA_DEFAULTS, ZOO, canonical_name, list_models, make_model, mf_l2_for
-from .base import FittedState, PairTargets, validate_ratings
+from .base import FittedState, PairTargets, SeenRatings, validate_ratings
 from .fold_in import cannot_fold_in, check_history, minimise
 
 BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "weight_decay": 0.0,
@@ -83,7 +82,7 @@ class PairTraining:
         return validate_ratings(self.validation, self.predict_fn)
 
 
-class PairBlockFamily:
+class PairBlockFamily(SeenRatings):
     kind = "blocks"
     task = "rating"
     train_space = "blocks"
@@ -218,21 +217,6 @@ class PairBlockFamily:
                          global_mean=info.global_mean)
         return _spec(name, state.hparams).build(FixedHP({}, strict=True), small)
 
-    def item_counts(self, state: FittedState) -> np.ndarray:
-        """Training ratings per item index."""
-        m = state.extra["seen"]
-        return np.bincount(m.indices, minlength=m.shape[1]).astype(np.int64)
-
-    def seen_items(self, state: FittedState, user: int) -> np.ndarray:
-        m = state.extra["seen"]
-        return m.indices[m.indptr[user]:m.indptr[user + 1]]
-
-    def extra_tensors(self, state: FittedState) -> dict[str, torch.Tensor]:
-        m = state.extra["seen"]
-        return {"seen.indptr": torch.from_numpy(m.indptr.astype(np.int64)),
-                "seen.indices": torch.from_numpy(m.indices.astype(np.int64)),
-                "seen.data": torch.from_numpy(m.data.astype(np.float32))}
-
     def shapes(self, state: FittedState) -> dict:
         info = state.extra["info"]
         return {"n_users": info.n_users, "n_items": info.n_items,
@@ -244,6 +228,5 @@ class PairBlockFamily:
                         rating_scale=tuple(shapes["rating_scale"]) if shapes["rating_scale"] else None,
                         global_mean=shapes["global_mean"])
         module = _spec(name, hparams).build(FixedHP({}, strict=True), info).to(device)
-        seen = sp.csr_matrix((tensors["seen.data"].numpy(), tensors["seen.indices"].numpy(),
-                              tensors["seen.indptr"].numpy()), shape=(info.n_users, info.n_items))
+        seen = self.seen_from(tensors, info.n_users, info.n_items)
         return FittedState(module, dict(hparams), {"info": info, "device": device, "seen": seen, "name": name})
