@@ -136,13 +136,12 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         with ``"biases"``, the mean plus the shrunk bias of the user and of the item where each
         has training ratings (an unknown id, -1, adds nothing)."""
         out = np.full(len(users), self.default_value_, dtype=np.float64)
-        biases = getattr(self, "fallback_biases_", None)
-        if biases is None:
+        if self.fallback_biases_ is None:
             return out
-        for ids, seen, bias in ((users, self.seen_users_, biases[0]), (items, self.seen_items_, biases[1])):
+        for ids, seen, bias in ((users, self.seen_users_, self.fallback_biases_[0]),
+                                (items, self.seen_items_, self.fallback_biases_[1])):
             ids = np.asarray(ids, dtype=np.int64)
-            known = ids >= 0
-            known[known] = seen[ids[known]]
+            known = _trained(ids, seen)
             out[known] += bias[ids[known]]
         return out
 
@@ -151,9 +150,7 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         user or item with no training ratings."""
         users = np.asarray(users, dtype=np.int64)
         items = np.asarray(items, dtype=np.int64)
-        known = (users >= 0) & (items >= 0)
-        known[known] = self.seen_users_[users[known]] & self.seen_items_[items[known]]
-        return ~known
+        return ~(_trained(users, self.seen_users_) & _trained(items, self.seen_items_))
 
     def fallback(self, users, items) -> np.ndarray:
         """Per pair of ORIGINAL ids, whether ``predict`` answers it with the default rating
@@ -197,8 +194,7 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         model does not know are left out of the history (they carry nothing it could use)."""
         items, ratings = history_pairs(history)
         idx = self._index("item", items)
-        known = idx >= 0
-        known[known] = self.seen_items_[idx[known]]
+        known = _trained(idx, self.seen_items_)
         if not known.any():
             raise ConfigError(f"none of the history's {len(idx)} items is in this model's training data, "
                               "so there is nothing to fold in")
@@ -212,15 +208,13 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
             self.state_.module.train(was_training)
 
         default = self.default_value_
-        biases = getattr(self, "fallback_biases_", None)
-        if biases is not None:  # the new user's own shrunk bias, from the same history
-            default += user_bias_from(ratings[known], self.default_value_ + biases[1][idx[known]])
+        if self.fallback_biases_ is not None:  # the new user's own shrunk bias, from the same history
+            default += user_bias_from(ratings[known], self.default_value_ + self.fallback_biases_[1][idx[known]])
 
         def predict_items(query: np.ndarray):
             query = np.asarray(query, dtype=np.int64)
             out = np.full(len(query), default, dtype=np.float64)
-            ok = query >= 0
-            ok[ok] = self.seen_items_[query[ok]]
+            ok = _trained(query, self.seen_items_)
             if ok.any():
                 out[ok] = score(query[ok])
             if self.clip and self.rating_scale_ is not None:
@@ -272,7 +266,7 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         tensors.update(self.family_.extra_tensors(state))
         tensors["seen.users"] = torch.from_numpy(self.seen_users_.astype(np.uint8))
         tensors["seen.items"] = torch.from_numpy(self.seen_items_.astype(np.uint8))
-        if getattr(self, "fallback_biases_", None) is not None:
+        if self.fallback_biases_ is not None:
             tensors["fallback.user_bias"] = torch.from_numpy(self.fallback_biases_[0])
             tensors["fallback.item_bias"] = torch.from_numpy(self.fallback_biases_[1])
         meta = {
@@ -332,6 +326,13 @@ class Recommender(IdMapMixin, TopNMixin, FittedModelMixin, ParamsMixin):
         return rec
 
 
+def _trained(ids: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Per index: a known id (not -1) with training ratings (``seen``, a mask by index)."""
+    known = ids >= 0
+    known[known] = seen[ids[known]]
+    return known
+
+
 def _check_invariants(meta_file: Path, rec: "Recommender") -> None:
     """What prediction relies on and an edit could break silently: unique ids, one id per row
     of the user and item tables, a valid rating scale, finite defaults."""
@@ -346,7 +347,7 @@ def _check_invariants(meta_file: Path, rec: "Recommender") -> None:
     if scale is not None and not (len(scale) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v)
                                                          for v in scale) and scale[0] < scale[1]):
         raise ConfigError(f"{meta_file}: rating_scale must be [low, high] with low < high, got {list(scale)}")
-    biases = getattr(rec, "fallback_biases_", None)
+    biases = rec.fallback_biases_
     if biases is not None:
         for what, ids, bias in (("user", rec.user_ids_, biases[0]), ("item", rec.item_ids_, biases[1])):
             if len(bias) != len(ids) or not np.isfinite(bias).all():

@@ -132,19 +132,17 @@ def trained(problem: Problem, trial: FrozenTrial, kept: KeptModels | None, may_r
 
 
 def refit_full(problem: Problem, trial: FrozenTrial):
-    """The trial's configuration on train + validation, for the number of epochs it found best."""
+    """The trial's configuration on train + validation, for the number of epochs it found best
+    (under cross-validation: the median of its fold models' best epoch counts)."""
     train = dict(trial.user_attrs["train"])
-    train.update({"max_epochs": int(trial.user_attrs.get("best_epoch") or train["max_epochs"]), "patience": 0})
+    if isinstance(problem, CrossValidated):
+        epochs = trial.user_attrs.get("fold_best_epochs") or [trial.user_attrs.get("best_epoch") or 1]
+        train["max_epochs"] = max(1, int(np.median(epochs)))
+        problem = problem.base  # the pool is the base problem's train + validation
+    else:
+        train["max_epochs"] = int(trial.user_attrs.get("best_epoch") or train["max_epochs"])
+    train["patience"] = 0
     return problem.fit(trial.user_attrs["model"], trial.user_attrs["params"], train, full=True)
-
-
-def refit_pool(problem: CrossValidated, trial: FrozenTrial):
-    """A cross-validated trial's configuration on the whole pool (train + validation), for
-    the median of its fold models' best epoch counts (no held-out rows are left to stop on)."""
-    epochs = trial.user_attrs.get("fold_best_epochs") or [trial.user_attrs.get("best_epoch") or 1]
-    train = dict(trial.user_attrs["train"])
-    train.update({"max_epochs": max(1, int(np.median(epochs))), "patience": 0})
-    return problem.base.fit(trial.user_attrs["model"], trial.user_attrs["params"], train, full=True)
 
 
 def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path,
@@ -293,11 +291,12 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
         "search_seconds": round(search_seconds, 2),
     }
     final = best_est
+    cv_refit = isinstance(problem, CrossValidated) and (settings.refit_full or settings.cv_refit)
     if isinstance(problem, CrossValidated):
         result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation")))}
-        if settings.refit_full or settings.cv_refit:
+        if cv_refit:
             # one model on every non-test row, for the folds' median best epoch count
-            final = refit_pool(problem, best)
+            final = refit_full(problem, best)
             result["refit"] = (f"train+validation, {final.train_config_.max_epochs} epochs "
                                f"(the median best epoch of the {len(best_est.members)} folds)")
         else:
@@ -342,13 +341,13 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
             fitted.append(pair)
     if len(members) > 1:
         refit = None
-        if isinstance(problem, CrossValidated) and (settings.refit_full or settings.cv_refit):
+        if cv_refit:
             def refit(i: int):  # the best's refit is made already; past the deadline a member stays a bag
                 if i == 0:
                     return final
                 if budget is not None and budget.spent():
                     return None
-                return refit_pool(problem, members[i])
+                return refit_full(problem, members[i])
         key, info = build_ensemble(problem, members, fitted, out, refit=refit)
         result[key] = info
         write_json_atomic(out / "metrics.json", result)
