@@ -326,8 +326,13 @@ class CrossValidated(_Common):
     def require_validation(self) -> None:
         pass  # the folds are the validation
 
-    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None, deadline=None):
+    def fit(self, model, params, train, on_epoch=None, full: bool = False, options=None, deadline=None,
+            on_fold=None):
+        """The bag of the K fold models.  ``on_fold(f, score)`` hears fold ``f``'s metric on its
+        held-out rows as each fold ends; it may raise (the search stops a trial after its first
+        fold that way) and the folds left are not trained."""
         members, oof, seconds = [], np.full(self.base.pool_size(), np.nan), 0.0
+        target = self.base.pool_target() if on_fold is not None else None
         start = time.monotonic()
         for f, held in enumerate(self.folds):
             rest = np.concatenate([g for i, g in enumerate(self.folds) if i != f])
@@ -340,6 +345,8 @@ class CrossValidated(_Common):
             members.append(est)
             if not est.history_.epochs:
                 break  # its share ended before one epoch: the score is incomplete (complete_ is False)
+            if on_fold is not None:
+                on_fold(f, float(self.base.scores(target[held], oof[held])[self.metric]))
         bag = Ensemble(members, np.ones(len(members)), [f"fold-{i}" for i in range(len(members))], task=self.task)
         bag.history_ = members[0].history_  # the first fold's curve: what the pruner compared
         bag.fit_seconds_ = seconds

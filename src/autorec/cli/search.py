@@ -68,6 +68,10 @@ def search(
     refit_full: bool = typer.Option(False, "--refit-full", help="Refit the best on train+validation."),
     cv_bag: bool = typer.Option(False, "--cv-bag", help="Under --cv, return the bag of fold models instead of "
                                                        "refitting on train+validation."),
+    fold_racing: bool = typer.Option(
+        True, "--fold-racing/--no-fold-racing",
+        help="Under --cv, stop a trial after its first fold when the score predicted from it cannot reach "
+             "the best trials kept for the ensemble."),
     cv: str = typer.Option(
         "auto", "--cv",
         help="Score configurations by K-fold cross-validation on train+validation, then refit the result on "
@@ -133,7 +137,8 @@ def search(
                if cv.strip().lower() == "auto" else "as asked")
         console.print(f"selection by {folds}-fold cross-validation on train + validation ({why}); "
                       + ("the final model bags the fold models" if cv_bag else
-                         "the final model is refit on train + validation"))
+                         "the final model is refit on train + validation")
+                      + ("; a trial whose first fold rules it out stops there" if fold_racing else ""))
     console.print(f"models: {', '.join(chosen)}; tuner {tuner}"
                   + (", models drawn by expected improvement per second" if model_choice == "cost-aware"
                      and tuner in ("tpe", "bayesian") and len(chosen) > 1 else "")
@@ -141,7 +146,7 @@ def search(
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
                          seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
-                         refit_full=refit_full, cv_refit=not cv_bag, cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
+                         refit_full=refit_full, cv_refit=not cv_bag, fold_racing=fold_racing, cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
                          warm_start=None if warm_start is None else
                          [] if warm_start.strip().lower() == "none" else
                          [m.strip() for m in warm_start.split(",") if m.strip()],

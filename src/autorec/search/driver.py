@@ -25,7 +25,7 @@ from ..train import interrupts
 from .budget import REFIT_FULL_FACTOR, Budget
 from .identity import check_identity, delete_study, study_identity
 from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
-from .scheduling import CostAwareModelSampler, ModelwisePruner
+from .scheduling import FOLD_SCORES, CostAwareModelSampler, ModelwisePruner, first_fold_cut, raced_out
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, resolve_cv, suggest, train_space_of, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, requeue_interrupted, track_failures
@@ -154,8 +154,22 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         cap = settings.trial_timeout or (share * budget.seconds if budget.seconds else None)
         own_end = None if cap is None else time.monotonic() + cap
         deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)
+        fit_options = {}
+        if isinstance(problem, CrossValidated):
+            fold_scores: list[float] = []
+
+            def on_fold(fold: int, score: float) -> None:
+                fold_scores.append(score)
+                trial.set_user_attr(FOLD_SCORES, list(fold_scores))
+                if fold == 0 and settings.fold_racing:
+                    cut = first_fold_cut(study, trial.number, settings.ensemble_size)
+                    if raced_out(score, cut, problem.direction):
+                        trial.set_user_attr("raced_out", True)
+                        raise optuna.TrialPruned(f"its first fold ({score:.4f}) predicts a score that "
+                                                 f"cannot reach the {settings.ensemble_size} best (cut {cut:.4f})")
+            fit_options["on_fold"] = on_fold
         try:
-            est = problem.fit(model, params, train, on_epoch=on_epoch, deadline=deadline)
+            est = problem.fit(model, params, train, on_epoch=on_epoch, deadline=deadline, **fit_options)
             if not getattr(est, "complete_", True):
                 raise optuna.TrialPruned("the time ran out before every fold was trained")
             if est.history_.stop_reason == "deadline":

@@ -293,7 +293,9 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     final = best_est
     cv_refit = isinstance(problem, CrossValidated) and (settings.refit_full or settings.cv_refit)
     if isinstance(problem, CrossValidated):
-        result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation")))}
+        result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation"))),
+                        # trials stopped after their first fold (SearchSettings.fold_racing)
+                        "raced_out": sum(bool(t.user_attrs.get("raced_out")) for t in study.trials)}
         if cv_refit:
             # one model on every non-test row, for the folds' median best epoch count
             final = refit_full(problem, best)

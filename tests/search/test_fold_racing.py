@@ -1,0 +1,108 @@
+"""Racing cross-validated trials over their folds (SearchSettings.fold_racing): a trial whose
+first fold rules it out of the kept best stops there."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from optuna.trial import TrialState, create_trial
+
+from autorec.data import Interactions
+from autorec.problems import CrossValidated, RatingProblem
+from autorec.search import SearchSettings, run_search
+from autorec.search.scheduling import FOLD_SCORES, first_fold_cut, raced_out
+from autorec.splits import make_split
+
+from planted import planted
+
+
+def _study(direction: str, trials) -> optuna.Study:
+    study = optuna.create_study(direction=direction)
+    for value, folds in trials:
+        study.add_trial(create_trial(state=TrialState.COMPLETE, value=value, params={}, distributions={},
+                                     user_attrs={FOLD_SCORES: folds}))
+    return study
+
+
+def test_no_cut_before_enough_complete_trials_have_fold_scores():
+    study = _study("minimize", [(0.90, [0.91, 0.9]), (0.95, [0.96, 0.94])])
+    assert first_fold_cut(study, 99, keep=2) is None  # fewer than three
+    study = _study("minimize", [(0.90, [0.91, 0.9]), (0.95, [0.96, 0.94]), (0.97, [0.97, 0.97])])
+    assert first_fold_cut(study, 99, keep=5) is None  # fewer than the results keep
+    assert first_fold_cut(study, 99, keep=3) is not None
+    assert not raced_out(2.0, None, "minimize")
+
+
+def test_the_cut_is_the_kept_worst_less_the_first_folds_optimism():
+    # every full score is its first fold + 0.01 exactly: the cut is the 2nd best less 0.01
+    study = _study("minimize", [(0.91, [0.90]), (0.93, [0.92]), (0.96, [0.95]), (1.01, [1.00])])
+    cut = first_fold_cut(study, 99, keep=2)
+    assert cut == pytest.approx(0.92)
+    assert raced_out(0.921, cut, "minimize") and not raced_out(0.919, cut, "minimize")
+    assert raced_out(float("nan"), cut, "minimize")
+
+
+@given(gaps=st.lists(st.floats(-0.05, 0.05), min_size=3, max_size=12), keep=st.integers(1, 5),
+       base=st.floats(0.5, 2.0))
+@settings(max_examples=80, deadline=None)
+def test_no_trial_that_would_have_been_kept_is_cut_when_it_behaves_like_the_others(gaps, keep, base):
+    """A new trial whose folds relate like the complete trials' (its gap v - f equals the mean
+    gap) and whose full score would be among the ``keep`` best is never cut; the rule mirrors
+    for maximisation."""
+    if len(gaps) < keep:
+        return
+    firsts = base + np.linspace(0.0, 0.2, len(gaps))
+    trials = [(float(f + g), [float(f)]) for f, g in zip(firsts, gaps)]
+    kth = sorted(v for v, _ in trials)[keep - 1]
+    new_first = kth - float(np.mean(gaps)) - 1e-9  # predicted full score just inside the kept
+    assert not raced_out(new_first, first_fold_cut(_study("minimize", trials), 99, keep), "minimize")
+    mirrored = [(-v, [-f[0]]) for v, f in trials]
+    assert not raced_out(-new_first, first_fold_cut(_study("maximize", mirrored), 99, keep), "maximize")
+
+
+@pytest.fixture(scope="module")
+def problem():
+    data = Interactions.from_frame(planted(60, 40, seed=11), rating_scale=(1, 5), name="planted")
+    return RatingProblem(data, make_split(data, "random-90-10", seed=0))
+
+
+def test_each_fold_reports_its_own_held_out_score_and_a_raise_stops_the_folds(problem):
+    cv = CrossValidated(problem, 3, seed=0)
+    heard = []
+    bag = cv.fit("baseline", {}, {"max_epochs": 5}, on_fold=lambda f, s: heard.append((f, s)))
+    y = problem.pool_target()
+    assert [f for f, _ in heard] == [0, 1, 2]
+    for f, score in heard:
+        held = cv.folds[f]
+        assert score == pytest.approx(float(np.sqrt(np.mean((y[held] - bag.oof_[held]) ** 2))))
+
+    class Stop(Exception):
+        pass
+
+    def stop(f, s):
+        raise Stop
+    with pytest.raises(Stop):
+        cv.fit("baseline", {}, {"max_epochs": 5}, on_fold=stop)
+
+
+def test_a_cross_validated_search_races_bad_trials_out_after_their_first_fold(problem, tmp_path):
+    # random draws of the two shrinkages (0.1-300 pseudo-ratings) differ enough that some first
+    # folds rule their trials out
+    s = SearchSettings(models=["baseline"], tuner="random", n_trials=12, max_epochs=20, patience=2,
+                       pruner="none", seed=0, cv=3, ensemble_size=3, warm_start=[])
+    result = run_search(problem, s, tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    raced = [t for t in study.trials if t.user_attrs.get("raced_out")]
+    assert result["cv"]["raced_out"] == len(raced) > 0
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert all(len(t.user_attrs[FOLD_SCORES]) == 3 for t in complete)
+    for t in raced:  # stopped after one fold, pruned, and out of the kept models
+        assert t.state == TrialState.PRUNED and len(t.user_attrs[FOLD_SCORES]) == 1
+        assert not (tmp_path / "trials" / f"trial-{t.number}").exists()
+    # without racing the same study runs every fold of every trial
+    s2 = SearchSettings(**{**s.__dict__, "fold_racing": False})
+    result2 = run_search(problem, s2, tmp_path / "no-racing")
+    assert result2["cv"]["raced_out"] == 0 and result2["n_complete"] == 12
