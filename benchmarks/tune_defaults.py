@@ -43,6 +43,10 @@ GRIDS = {
     # the baseline predictor's shrinkage, in pseudo-ratings, on items and users (a full grid)
     "baseline": ((), [{"reg_item": a, "reg_user": b} for a in (1.0, 3.0, 10.0, 25.0, 50.0, 100.0)
                       for b in (1.0, 3.0, 10.0, 25.0, 50.0, 100.0)]),
+    # Deep AutoRec's architecture: Kuchaiev & Ginsburg's SELU code with dropout 0.3 (the preset
+    # before), without the dropout, and with the sigmoid code of I-AutoRec (the search's default)
+    "deep-autorec": ((), [{"encoder_activation": act, "dropout": p} for act in ("selu", "sigmoid")
+                          for p in (0.3, 0.0)]),
 }
 
 
@@ -84,7 +88,7 @@ def main() -> None:
                              "epochs": len(rec.history_.epochs), "best_epoch": rec.history_.best_epoch,
                              "n_ratings": len(data), "n_train": len(split.train),
                              "seconds": round(time.perf_counter() - t0, 1)})
-                shown = " ".join(f"{k}={v:g}" for k, v in value.items()) if isinstance(value, dict) else f"{value:<8g}"
+                shown = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else f"{value:<8g}"
                 print(f"  {model:10s} {shown} validation RMSE {rmse:.4f} ({len(rec.history_.epochs)} epochs)",
                       flush=True)
             print(f"  {model}: best {grid[int(np.argmin(scores))]}", flush=True)
