@@ -1,6 +1,6 @@
 """Which model the next trial trains, and against whom a running trial is pruned.
 
-Two parts of the search that must know that models differ in cost and in how fast they learn:
+Parts of the search that must know that models differ in cost and in how fast they learn:
 
 * :class:`CostAwareModelSampler` wraps the tuner's sampler and answers only the ``model``
   choice: every model is tried once, then the next model is drawn with probability
