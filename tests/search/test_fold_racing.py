@@ -106,3 +106,31 @@ def test_a_cross_validated_search_races_bad_trials_out_after_their_first_fold(pr
     s2 = SearchSettings(**{**s.__dict__, "fold_racing": False})
     result2 = run_search(problem, s2, tmp_path / "no-racing")
     assert result2["cv"]["raced_out"] == 0 and result2["n_complete"] == 12
+
+
+def test_the_cli_says_it_races_and_no_fold_racing_runs_every_fold(tmp_path, capsys):
+    import json
+
+    from autorec.cli.main import main
+
+    csv = tmp_path / "r.csv"
+    planted(40, 25, seed=5).to_csv(csv, index=False)
+
+    def run(extra, out):
+        try:
+            main(["search", "--dataset", str(csv), "--models", "baseline", "--tuner", "random", "--trials", "8",
+                  "--max-epochs", "10", "--pruner", "none", "--cv", "3", "--warm-start", "none",
+                  "--out", str(tmp_path / out), *extra])
+        except SystemExit as exc:
+            assert not exc.code
+        return json.loads((tmp_path / out / "metrics.json").read_text())
+
+    def said() -> str:  # rich wraps long lines
+        return " ".join(capsys.readouterr().out.split())
+
+    racing = run([], "racing")
+    assert "a trial whose first fold rules it out stops there" in said()
+    every = run(["--no-fold-racing"], "every-fold")
+    assert "rules it out" not in said()
+    assert every["cv"]["raced_out"] == 0 and every["n_complete"] == 8
+    assert racing["cv"]["raced_out"] + racing["n_complete"] + racing.get("n_failed", 0) <= 8
