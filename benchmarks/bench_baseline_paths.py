@@ -29,10 +29,7 @@ from _results import write_json  # noqa: E402
 from bench_vs_peers import problem_of  # noqa: E402
 
 from autorec.families.baselines import solve_biases  # noqa: E402
-
-
-def rmse(a, b) -> float:
-    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+from autorec.metrics import rmse  # noqa: E402
 
 
 def ridge(tr, va, n_users, n_items, reg_user, reg_item, sweeps=50):

@@ -19,6 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import cpu_model  # noqa: E402
 from _results import write_json  # noqa: E402
+from tune_defaults import tuning_sample  # noqa: E402
 
 from autorec.datasets import load  # noqa: E402
 from autorec.problems import CrossValidated, RatingProblem  # noqa: E402
@@ -36,9 +37,7 @@ def main() -> None:
     data = load("ml-latest-small")
     rows = []
     for seed in map(int, args.seeds.split(",")):
-        rng = np.random.default_rng(seed)
-        rng.choice(data.n_users, size=data.n_users // 2, replace=False)  # tune_defaults' users-50 draw first
-        sample = data.take(np.sort(rng.choice(len(data), size=10_000, replace=False)))
+        sample = tuning_sample(data, seed)
         base = RatingProblem(sample, make_split(sample, "random-90-10", seed=0))
         cv = CrossValidated(base, args.folds, seed=0)
         for model, params in MODELS:

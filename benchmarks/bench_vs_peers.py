@@ -113,9 +113,12 @@ def auto_surprise(split, scale, seed: int, budget: float, work: Path) -> dict:
     return {"auto-surprise": out}
 
 
-def autorec_search(problem: RatingProblem, budget: float, seed: int, work: Path) -> dict:
+def autorec_search(problem: RatingProblem, budget: float, seed: int, work: Path, **options) -> dict:
+    """The default search (``options``: other `SearchSettings`) in ``work/autorec``, scored on test
+    by what it returns."""
     out = work / "autorec"
-    settings = SearchSettings(models=problem.default_models(), n_trials=None, time_budget=budget, seed=seed)
+    settings = SearchSettings(models=problem.default_models(), n_trials=None, time_budget=budget, seed=seed,
+                              **options)
     t0 = time.monotonic()
     res = run_search(problem, settings, out, started=t0)
     wall = time.monotonic() - t0
@@ -126,7 +129,7 @@ def autorec_search(problem: RatingProblem, budget: float, seed: int, work: Path)
     row = {"rmse": metrics.rmse(split.test.ratings, test), "mae": metrics.mae(split.test.ratings, test),
            "picked": picked, "best_model": res["model"], "best_single_test_rmse": res["test"]["rmse"],
            "validation_rmse": res["validation"]["rmse"], "cv": res.get("cv"), "n_trials": res["n_trials"],
-           "n_complete": res["n_complete"], "wall_seconds": round(wall, 1)}
+           "n_complete": res["n_complete"], "n_pruned": res["n_pruned"], "wall_seconds": round(wall, 1)}
     print(f"autorec ({picked}; best single {res['model']} {res['test']['rmse']:.4f}) test RMSE {row['rmse']:.4f}; "
           f"{res['n_complete']} of {res['n_trials']} trials complete; {wall:.0f} s", flush=True)
     return {"autorec": row}

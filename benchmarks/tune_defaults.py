@@ -50,13 +50,25 @@ GRIDS = {
 }
 
 
+def _draws(data, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``users-50`` variant's users and the ``sparse-10k`` variant's rows, in that order from
+    one seeded generator."""
+    rng = np.random.default_rng(seed)
+    users = rng.choice(data.n_users, size=data.n_users // 2, replace=False)
+    return users, np.sort(rng.choice(len(data), size=10_000, replace=False))
+
+
+def tuning_sample(data, seed: int):
+    """The ``sparse-10k`` variant drawn with ``seed``: the other benchmarks' tuning samples."""
+    return data.take(_draws(data, seed)[1])
+
+
 def variants(seed: int):
     data = load("ml-latest-small")
     yield "full", data
-    rng = np.random.default_rng(seed)
-    users = rng.choice(data.n_users, size=data.n_users // 2, replace=False)
+    users, rows = _draws(data, seed)
     yield "users-50", data.take(np.flatnonzero(np.isin(data.users, users)))
-    yield "sparse-10k", data.take(np.sort(rng.choice(len(data), size=10_000, replace=False)))
+    yield "sparse-10k", data.take(rows)
 
 
 def main() -> None:
