@@ -1,5 +1,5 @@
 """Racing cross-validated trials over their folds (SearchSettings.fold_racing): a trial whose
-first fold rules it out of the kept best stops there."""
+folds so far rule it out of the kept best stops there."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from optuna.trial import TrialState, create_trial
 from autorec.data import Interactions
 from autorec.problems import CrossValidated, RatingProblem
 from autorec.search import SearchSettings, run_search
-from autorec.search.scheduling import FOLD_SCORES, first_fold_cut, raced_out
+from autorec.search.scheduling import FOLD_SCORES, first_fold_cut, fold_cut, raced_out
 from autorec.splits import make_split
 
 from planted import planted
@@ -43,6 +43,37 @@ def test_the_cut_is_the_kept_worst_less_the_first_folds_optimism():
     assert cut == pytest.approx(0.92)
     assert raced_out(0.921, cut, "minimize") and not raced_out(0.919, cut, "minimize")
     assert raced_out(float("nan"), cut, "minimize")
+
+
+def test_later_folds_race_on_the_mean_of_the_folds_so_far_with_a_narrower_range():
+    # full scores are the mean of three folds; the first fold alone is a noisy guess of it
+    # (+-0.02 around the full score), the mean of two much less so (+-0.005)
+    rng = np.random.default_rng(3)
+    trials = []
+    for v in np.linspace(0.90, 1.00, 12):
+        a = rng.choice([-0.02, 0.02])
+        b = -a + rng.choice([-0.01, 0.01])
+        trials.append((float(v), [float(v + a), float(v + b), float(v - a - b)]))
+    study = _study("minimize", trials)
+    one, two = fold_cut(study, 99, keep=3), fold_cut(study, 99, keep=3, folds=2)
+    assert one == pytest.approx(first_fold_cut(study, 99, keep=3))
+    firsts = np.array([f[0] for _, f in trials])
+    kth = sorted(v for v, _ in trials)[2]
+    gaps1 = np.array([v for v, _ in trials]) - firsts
+    assert one == pytest.approx(kth - gaps1.mean() + 2 * gaps1.std(ddof=1))
+    means2 = np.array([np.mean(f[:2]) for _, f in trials])
+    gaps2 = np.array([v for v, _ in trials]) - means2
+    assert two == pytest.approx(kth - gaps2.mean() + 2 * gaps2.std(ddof=1))
+    assert two < one  # two folds leave less room for luck
+    # a trial whose first fold is inside the first cut, and whose second fold shows that the
+    # first was lucky, is stopped after two folds
+    first = one - 0.001
+    second = 2 * (two + 0.01) - first
+    assert not raced_out(first, one, "minimize") and raced_out((first + second) / 2, two, "minimize")
+    # trials with fewer folds than asked (stopped early themselves) do not teach the rule
+    study.add_trial(create_trial(state=TrialState.COMPLETE, value=0.5, params={}, distributions={},
+                                 user_attrs={FOLD_SCORES: [0.5]}))
+    assert fold_cut(study, 99, keep=3, folds=2) == pytest.approx(two)
 
 
 @given(gaps=st.lists(st.floats(-0.05, 0.05), min_size=3, max_size=12), keep=st.integers(1, 5),
@@ -99,9 +130,11 @@ def test_a_cross_validated_search_races_bad_trials_out_after_their_first_fold(pr
     assert result["cv"]["raced_out"] == len(raced) > 0
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
     assert all(len(t.user_attrs[FOLD_SCORES]) == 3 for t in complete)
-    for t in raced:  # stopped after one fold, pruned, and out of the kept models
-        assert t.state == TrialState.PRUNED and len(t.user_attrs[FOLD_SCORES]) == 1
+    for t in raced:  # stopped before its last fold, pruned, and out of the kept models
+        assert t.state == TrialState.PRUNED
+        assert len(t.user_attrs[FOLD_SCORES]) == t.user_attrs["raced_out_after"] < 3
         assert not (tmp_path / "trials" / f"trial-{t.number}").exists()
+    assert sum(result["cv"]["raced_out_after"].values()) == len(raced)
     # without racing the same study runs every fold of every trial
     s2 = SearchSettings(**{**s.__dict__, "fold_racing": False})
     result2 = run_search(problem, s2, tmp_path / "no-racing")
@@ -129,7 +162,7 @@ def test_the_cli_says_it_races_and_no_fold_racing_runs_every_fold(tmp_path, caps
         return " ".join(capsys.readouterr().out.split())
 
     racing = run([], "racing")
-    assert "a trial whose first fold rules it out stops there" in said()
+    assert "a trial whose folds so far rule it out stops there" in said()
     every = run(["--no-fold-racing"], "every-fold")
     assert "rules it out" not in said()
     assert every["cv"]["raced_out"] == 0 and every["n_complete"] == 8

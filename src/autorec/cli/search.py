@@ -70,8 +70,8 @@ def search(
                                                        "refitting on train+validation."),
     fold_racing: bool = typer.Option(
         True, "--fold-racing/--no-fold-racing",
-        help="Under --cv, stop a trial after its first fold when the score predicted from it cannot reach "
-             "the best trials kept for the ensemble."),
+        help="Under --cv, stop a trial after any fold but the last when the score predicted from its folds "
+             "so far cannot reach the best trials kept for the ensemble."),
     cv: str = typer.Option(
         "auto", "--cv",
         help="Score configurations by K-fold cross-validation on train+validation, then refit the result on "
@@ -138,7 +138,7 @@ def search(
         console.print(f"selection by {folds}-fold cross-validation on train + validation ({why}); "
                       + ("the final model bags the fold models" if cv_bag else
                          "the final model is refit on train + validation")
-                      + ("; a trial whose first fold rules it out stops there" if fold_racing else ""))
+                      + ("; a trial whose folds so far rule it out stops there" if fold_racing else ""))
     console.print(f"models: {', '.join(chosen)}; tuner {tuner}"
                   + (", models drawn by expected improvement per second" if model_choice == "cost-aware"
                      and tuner in ("tpe", "bayesian") and len(chosen) > 1 else "")

@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import optuna
 
 from ..hparams import OptunaHP
@@ -25,7 +26,7 @@ from ..train import interrupts
 from .budget import REFIT_FULL_FACTOR, Budget
 from .identity import check_identity, delete_study, study_identity
 from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
-from .scheduling import FOLD_SCORES, CostAwareModelSampler, ModelwisePruner, first_fold_cut, raced_out
+from .scheduling import FOLD_SCORES, CostAwareModelSampler, ModelwisePruner, fold_cut, raced_out
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, resolve_cv, suggest, train_space_of, warm_start_models
 from .storage import SharedBudget, open_study, remaining_budget, requeue_interrupted, track_failures
@@ -161,11 +162,16 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
             def on_fold(fold: int, score: float) -> None:
                 fold_scores.append(score)
                 trial.set_user_attr(FOLD_SCORES, list(fold_scores))
-                if fold == 0 and settings.fold_racing:
-                    cut = first_fold_cut(study, trial.number, settings.ensemble_size)
-                    if raced_out(score, cut, problem.direction):
+                # race after every fold but the last (the last one's score is the trial's own)
+                if settings.fold_racing and fold < problem.k - 1:
+                    done = len(fold_scores)
+                    cut = fold_cut(study, trial.number, settings.ensemble_size, folds=done)
+                    so_far = float(np.mean(fold_scores))
+                    if raced_out(so_far, cut, problem.direction):
                         trial.set_user_attr("raced_out", True)
-                        raise optuna.TrialPruned(f"its first fold ({score:.4f}) predicts a score that "
+                        trial.set_user_attr("raced_out_after", done)
+                        which = "its first fold predicts" if done == 1 else f"its first {done} folds predict"
+                        raise optuna.TrialPruned(f"{which} ({so_far:.4f}) a score that "
                                                  f"cannot reach the {settings.ensemble_size} best (cut {cut:.4f})")
             fit_options["on_fold"] = on_fold
         try:

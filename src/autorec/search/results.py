@@ -53,6 +53,16 @@ def leaderboard(study: optuna.Study, metric: str = "rmse", direction: str = "min
     return df
 
 
+def _raced_out_after(study: optuna.Study) -> dict[str, int]:
+    """How many trials fold racing stopped after each number of folds, ``{"1": n, "2": m}``."""
+    counts: dict[str, int] = {}
+    for t in study.trials:
+        if t.user_attrs.get("raced_out"):
+            done = str(int(t.user_attrs.get("raced_out_after", 1)))
+            counts[done] = counts.get(done, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: int(kv[0])))
+
+
 def write_leaderboard(board: pd.DataFrame, out: Path) -> Path:
     fd, name = tempfile.mkstemp(dir=out, prefix=".leaderboard.csv.", suffix=".tmp")
     os.close(fd)
@@ -294,8 +304,10 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     cv_refit = isinstance(problem, CrossValidated) and (settings.refit_full or settings.cv_refit)
     if isinstance(problem, CrossValidated):
         result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation"))),
-                        # trials stopped after their first fold (SearchSettings.fold_racing)
-                        "raced_out": sum(bool(t.user_attrs.get("raced_out")) for t in study.trials)}
+                        # trials stopped before their last fold (SearchSettings.fold_racing), and
+                        # how many after each number of folds (older studies did not say: 1)
+                        "raced_out": sum(bool(t.user_attrs.get("raced_out")) for t in study.trials),
+                        "raced_out_after": _raced_out_after(study)}
         if cv_refit:
             # one model on every non-test row, for the folds' median best epoch count
             final = refit_full(problem, best)

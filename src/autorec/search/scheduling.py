@@ -18,9 +18,10 @@ Parts of the search that must know that models differ in cost and in how fast th
   that model's trials: an autoencoder that learns slowly in its first epochs is not pruned
   for trailing a matrix factorisation at the same epoch, only for trailing other
   autoencoders.
-* :func:`first_fold_cut` races cross-validated trials over their folds (a rung of data, not of
-  epochs): after its first fold, a trial whose full score, predicted from that fold, could not
-  reach the configurations the results would keep is stopped, saving its other K-1 fits.
+* :func:`fold_cut` races cross-validated trials over their folds (a rung of data, not of
+  epochs): after each fold but the last, a trial whose full score, predicted from its folds so
+  far, could not reach the configurations the results would keep is stopped, saving the fits
+  of its other folds.
 """
 
 from __future__ import annotations
@@ -213,36 +214,45 @@ class ModelwisePruner(BasePruner):
 FOLD_SCORES = "fold_scores"
 
 
-def first_fold_cut(study: optuna.Study, number: int, keep: int, z: float = 2.0) -> float | None:
-    """The first-fold score beyond which cross-validated trial ``number`` is stopped after its
-    first fold (None: no cut yet).
+def fold_cut(study: optuna.Study, number: int, keep: int, folds: int = 1, z: float = 2.0) -> float | None:
+    """The score beyond which cross-validated trial ``number``, with its first ``folds`` folds
+    trained, is stopped there (None: no cut yet).  The score compared is the mean of those
+    folds' scores.
 
-    Every trial's first fold is the same rows, so first folds compare like with like; what the
-    other folds add is learnt from this study's complete trials: the full score ``v`` of a
-    trial is predicted from its first fold ``f`` as ``f + mean(v - f)``, give or take ``z``
-    standard deviations of ``v - f``.  A trial is stopped when even the optimistic end of that
-    range is worse than the ``keep``-th best complete trial (the results keep that many, for
-    the best model and the ensemble): it could not have been kept.  No cut before ``keep``
-    complete trials (and at least three) have every fold's score."""
+    Every trial's k-th fold is the same rows, so the mean of the first ``folds`` folds compares
+    like with like; what the other folds add is learnt from this study's complete trials: the
+    full score ``v`` of a trial is predicted from that mean ``m`` as ``m + mean(v - m)``, give or
+    take ``z`` standard deviations of ``v - m``.  A trial is stopped when even the optimistic end
+    of that range is worse than the ``keep``-th best complete trial (the results keep that many,
+    for the best model and the ensemble): it could not have been kept.  The more folds are in,
+    the narrower the range, so a trial that survives its first fold can still be stopped after
+    its second.  No cut before ``keep`` complete trials (and at least three) have every fold's
+    score."""
     sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
     pairs = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
         scores = t.user_attrs.get(FOLD_SCORES)
-        if t.number == number or t.value is None or not scores or t.user_attrs.get("duplicate_of") is not None:
+        if (t.number == number or t.value is None or not scores or len(scores) < folds
+                or t.user_attrs.get("duplicate_of") is not None):
             continue
-        pairs.append((sign * float(t.value), sign * float(scores[0])))
+        pairs.append((sign * float(t.value), sign * float(np.mean(scores[:folds]))))
     if len(pairs) < max(3, keep):
         return None
     values = np.array([v for v, _ in pairs])
-    gaps = values - np.array([f for _, f in pairs])
+    gaps = values - np.array([m for _, m in pairs])
     kth = float(np.sort(values)[keep - 1])
-    # optimistic full score f + mean(gap) - z sd(gap) > kth  <=>  f > kth - mean(gap) + z sd(gap)
+    # optimistic full score m + mean(gap) - z sd(gap) > kth  <=>  m > kth - mean(gap) + z sd(gap)
     cut = kth - float(gaps.mean()) + z * float(gaps.std(ddof=1))
     return sign * cut
 
 
+def first_fold_cut(study: optuna.Study, number: int, keep: int, z: float = 2.0) -> float | None:
+    """:func:`fold_cut` after the first fold."""
+    return fold_cut(study, number, keep, folds=1, z=z)
+
+
 def raced_out(score: float, cut: float | None, direction: str) -> bool:
-    """Whether a first-fold ``score`` is beyond ``cut`` (:func:`first_fold_cut`)."""
+    """Whether a score over the first folds is beyond ``cut`` (:func:`fold_cut`)."""
     if cut is None or not math.isfinite(score):
-        return cut is not None  # a NaN first fold cannot be kept either
+        return cut is not None  # a NaN fold cannot be kept either
     return score > cut if direction == "minimize" else score < cut

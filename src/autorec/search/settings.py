@@ -54,8 +54,9 @@ class SearchSettings:
     # On three 10,000-rating samples of ml-latest-small (the tuning data) the refit beat the bag
     # on test in all six model x sample cases, by 0.0007-0.0036 RMSE (docs/search.md)
     cv_refit: bool = True
-    # under cross-validation: stop a trial after its first fold when its full score, predicted
-    # from that fold, could not reach the ensemble_size best (search/scheduling.first_fold_cut)
+    # under cross-validation: stop a trial after any fold but the last when its full score,
+    # predicted from its folds so far, could not reach the ensemble_size best
+    # (search/scheduling.fold_cut)
     fold_racing: bool = True
     # models whose all-defaults configuration opens a fresh study, in order, after the first
     # model's (None: the task's usual anchors among ``models``, see space.WARM_START; [] for none)
