@@ -69,7 +69,9 @@ def test_a_cross_validated_search_returns_a_bag_that_loads_and_scores_as_reporte
     s = SearchSettings(models=["biased-mf", "mf"], tuner="random", n_trials=4, max_epochs=4, patience=0,
                        pruner="none", seed=0, cv=3, ensemble_size=3, cv_refit=False)
     result = run_search(problem, s, tmp_path)
-    assert result["cv"] == {"folds": 3, "pool_rows": problem.pool_size(), "raced_out": result["cv"]["raced_out"]}
+    assert result["cv"] == {"folds": 3, "pool_rows": problem.pool_size(), "raced_out": result["cv"]["raced_out"],
+                            "raced_out_after": result["cv"]["raced_out_after"]}
+    assert sum(result["cv"]["raced_out_after"].values()) == result["cv"]["raced_out"]
     assert result["refit"].startswith("bagged")
     model = autorec.load(tmp_path)
     assert isinstance(model, Ensemble) and len(model.members) == 3

@@ -74,7 +74,8 @@ def expected_improvement(best: float, values: Sequence[float], prior_sd: float) 
     z = (best - mu) / sd
     phi = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
     cdf = 0.5 * (1 + math.erf(z / math.sqrt(2)))
-    return sd * (z * cdf + phi)
+    # z cdf + phi is >= 0 exactly; far below the best the two terms cancel to a rounding error
+    return max(0.0, sd * (z * cdf + phi))
 
 
 class CostAwareModelSampler(BaseSampler):
