@@ -169,7 +169,6 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
                     so_far = float(np.mean(fold_scores))
                     if raced_out(so_far, cut, problem.direction):
                         trial.set_user_attr("raced_out", True)
-                        trial.set_user_attr("raced_out_after", done)
                         which = "its first fold predicts" if done == 1 else f"its first {done} folds predict"
                         raise optuna.TrialPruned(f"{which} ({so_far:.4f}) a score that "
                                                  f"cannot reach the {settings.ensemble_size} best (cut {cut:.4f})")

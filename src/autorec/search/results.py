@@ -26,6 +26,7 @@ from ..runs import write_run
 from ..train.engine import History
 from .budget import REFIT_FULL_FACTOR, Budget
 from .ensemble import caruana_ensemble, ranking_ensemble
+from .scheduling import FOLD_SCORES
 from .settings import SearchSettings
 
 
@@ -54,11 +55,12 @@ def leaderboard(study: optuna.Study, metric: str = "rmse", direction: str = "min
 
 
 def _raced_out_after(study: optuna.Study) -> dict[str, int]:
-    """How many trials fold racing stopped after each number of folds, ``{"1": n, "2": m}``."""
+    """How many trials fold racing stopped after each number of folds, ``{"1": n, "2": m}``: a
+    raced trial's recorded fold scores are the folds it trained."""
     counts: dict[str, int] = {}
     for t in study.trials:
         if t.user_attrs.get("raced_out"):
-            done = str(int(t.user_attrs.get("raced_out_after", 1)))
+            done = str(len(t.user_attrs[FOLD_SCORES]))
             counts[done] = counts.get(done, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: int(kv[0])))
 
@@ -305,7 +307,7 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     if isinstance(problem, CrossValidated):
         result["cv"] = {"folds": problem.k, "pool_rows": int(len(problem.target("validation"))),
                         # trials stopped before their last fold (SearchSettings.fold_racing), and
-                        # how many after each number of folds (older studies did not say: 1)
+                        # how many after each number of folds
                         "raced_out": sum(bool(t.user_attrs.get("raced_out")) for t in study.trials),
                         "raced_out_after": _raced_out_after(study)}
         if cv_refit:

@@ -247,11 +247,6 @@ def fold_cut(study: optuna.Study, number: int, keep: int, folds: int = 1, z: flo
     return sign * cut
 
 
-def first_fold_cut(study: optuna.Study, number: int, keep: int, z: float = 2.0) -> float | None:
-    """:func:`fold_cut` after the first fold."""
-    return fold_cut(study, number, keep, folds=1, z=z)
-
-
 def raced_out(score: float, cut: float | None, direction: str) -> bool:
     """Whether a score over the first folds is beyond ``cut`` (:func:`fold_cut`)."""
     if cut is None or not math.isfinite(score):
