@@ -53,23 +53,42 @@ def test_the_budget_holds_for_the_whole_search_and_results_are_not_retrained(pro
     kept = sorted(p.name for p in (tmp_path / "trials").iterdir())
     complete = sorted((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE),
                       key=lambda t: (t.value, t.number))
-    assert kept == sorted(f"trial-{t.number}" for t in complete[:3])
+    # the ensemble's candidates: best first, at most ensemble_per_model (2) of one model
+    assert kept == sorted(f"trial-{t.number}" for t in results.candidates_of(complete, problem, s))
+    assert len(kept) == min(3, len(complete))
     assert result["best_trial"] == complete[0].number
     assert json.loads((tmp_path / "metrics.json").read_text())["test"]
 
 
 def test_kept_models_keep_the_best_and_drop_the_displaced(problem, tmp_path):
     study = optuna.create_study()
-    kept = results.KeptModels(tmp_path, 2, problem)
+    kept = results.KeptModels(tmp_path, SearchSettings(models=["mf"], ensemble_size=2), problem)
     est = problem.fit("mf", {"embedding_dim": 8}, {"max_epochs": 1, "progress": False})
     for value in (0.9, 0.8, 0.95, 0.7):
         trial = study.ask()
-        assert kept.offer(study, trial.number, value, est) == (value != 0.95)
+        assert kept.offer(study, trial.number, value, "mf", est) == (value != 0.95)
+        trial.set_user_attr("model", "mf")
         study.tell(trial, value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["trial-1", "trial-3"]
     again = kept.load(3)
     assert again.history_.epochs and again.model_ == "mf"
     assert kept.load(0) is None  # displaced, so a refit would be needed
+
+
+def test_kept_models_hold_the_diverse_candidates(problem, tmp_path):
+    """With at most one trial of a model, a better trial of a kept model displaces its own
+    model's trial, not the other model's."""
+    study = optuna.create_study()
+    kept = results.KeptModels(tmp_path, SearchSettings(models=["mf", "baseline"], ensemble_size=2,
+                                                       ensemble_per_model=1), problem)
+    est = problem.fit("mf", {"embedding_dim": 8}, {"max_epochs": 1, "progress": False})
+    for model, value in (("mf", 0.9), ("baseline", 0.95), ("mf", 0.8), ("mf", 0.85), ("baseline", 0.99)):
+        trial = study.ask()
+        kept.offer(study, trial.number, value, model, est)
+        trial.set_user_attr("model", model)
+        study.tell(trial, value)
+    # mf 0.8 (trial 2) and baseline 0.95 (trial 1); mf 0.85 is better than the baseline but a second mf
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trial-1", "trial-2"]
 
 
 def test_no_trial_takes_more_than_its_share_of_the_budget(problem, tmp_path):
@@ -105,3 +124,32 @@ def test_finishing_is_reserved_refit_and_the_ranking_ensemble():
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=True)) == 50.0 + 2 * (30 + 20 + 90)
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=False)) == 30 + 20 + 90
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=True, ensemble_size=2)) == 50 + 2 * 30
+
+
+def test_ensemble_candidates_cap_each_model_and_fill_when_models_run_out():
+    from types import SimpleNamespace
+
+    ranked = [SimpleNamespace(number=n, user_attrs={"model": m}) for n, m in
+              enumerate(["a", "a", "a", "b", "a", "b", "b", "c"])]
+    pick = lambda size, per, fill=True: [t.number for t in results.ensemble_candidates(ranked, size, per, fill)]  # noqa: E731
+    assert pick(5, 2) == [0, 1, 3, 5, 7]  # a, a, b, b, c: the third a (2) and later ones wait
+    assert pick(5, 1) == [0, 1, 2, 3, 7]  # one of each model (0, 3, 7), the best of the rest fill up; rank order
+    assert pick(5, 1, fill=False) == [0, 3, 7]
+    assert pick(3, 5) == [0, 1, 2]  # a cap above the size: the best trials, as before
+    assert pick(20, 2) == list(range(8))
+
+
+def test_candidates_skip_duplicates_and_follow_the_task():
+    from types import SimpleNamespace
+
+    ranked = [SimpleNamespace(number=0, user_attrs={"model": "a"}),
+              SimpleNamespace(number=1, user_attrs={"model": "a", "duplicate_of": 0}),
+              SimpleNamespace(number=2, user_attrs={"model": "a"}),
+              SimpleNamespace(number=3, user_attrs={"model": "b"})]
+    s = SearchSettings(models=["a"], ensemble_size=5)
+    rating = SimpleNamespace()
+    assert [t.number for t in results.candidates_of(ranked, rating, s)] == [0, 2, 3]
+    ranking = SimpleNamespace(rank_ensembles=True)  # one trial of each model
+    assert [t.number for t in results.candidates_of(ranked, ranking, s)] == [0, 3]
+    single = SimpleNamespace(ensembles=False)  # a problem without ensembles keeps the best only
+    assert [t.number for t in results.candidates_of(ranked, single, s)] == [0]

@@ -72,6 +72,11 @@ def search(
         True, "--fold-racing/--no-fold-racing",
         help="Under --cv, stop a trial after any fold but the last when the score predicted from its folds "
              "so far cannot reach the best trials kept for the ensemble."),
+    ensemble_size: int = typer.Option(5, "--ensemble-size", help="How many of the best trials the ensemble may "
+                                                                 "draw from (1: no ensemble)."),
+    ensemble_per_model: int = typer.Option(
+        2, "--ensemble-per-model",
+        help="Of those, at most this many of one model (the best of the rest fill up when the models run out)."),
     cv: str = typer.Option(
         "auto", "--cv",
         help="Score configurations by K-fold cross-validation on train+validation, then refit the result on "
@@ -146,7 +151,9 @@ def search(
     cfg = SearchSettings(models=chosen, tuner=tuner, n_trials=trials, time_budget=parse_duration(time_budget),
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
                          seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
-                         refit_full=refit_full, cv_refit=not cv_bag, fold_racing=fold_racing, cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
+                         refit_full=refit_full, cv_refit=not cv_bag, fold_racing=fold_racing,
+                         ensemble_size=ensemble_size, ensemble_per_model=ensemble_per_model,
+                         cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
                          warm_start=None if warm_start is None else
                          [] if warm_start.strip().lower() == "none" else
                          [m.strip() for m in warm_start.split(",") if m.strip()],

@@ -25,7 +25,7 @@ from ..problems import CrossValidated, Problem
 from ..train import interrupts
 from .budget import REFIT_FULL_FACTOR, Budget
 from .identity import check_identity, delete_study, study_identity
-from .results import KeptModels, completed, finalize, leaderboard, write_leaderboard
+from .results import KeptModels, candidates_of, completed, finalize, leaderboard, write_leaderboard
 from .scheduling import FOLD_SCORES, CostAwareModelSampler, ModelwisePruner, fold_cut, raced_out
 from .settings import SearchSettings
 from .space import check_fixed, defaults_as_params, resolve_cv, suggest, train_space_of, warm_start_models
@@ -112,7 +112,7 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
     else:
         requeue_interrupted(study, warm)  # a warm start that Ctrl-C or a kill cut short runs again
 
-    kept = KeptModels(out / "trials", settings.ensemble_size, problem)
+    kept = KeptModels(out / "trials", settings, problem)
 
     def trials_deadline() -> float | None:
         refit = finish_seconds(study, problem, settings)
@@ -196,7 +196,7 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
                                                      for m in est.members])
         trial.set_user_attr("threads", est.history_.threads)
         trial.set_user_attr("seconds", time.perf_counter() - started)
-        trial.set_user_attr("kept", kept.offer(study, trial.number, value, est))
+        trial.set_user_attr("kept", kept.offer(study, trial.number, value, model, est))
         return value
 
     def stop_at_deadline(study: optuna.Study, _trial) -> None:
@@ -259,15 +259,9 @@ def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettin
         # a trial's seconds are K fold fits; a refit is one fit on 1 + 1/(K-1) times the rows,
         # for the best and each member the ensemble may take
         one = REFIT_FULL_FACTOR / problem.k
-        return one * sum(float(t.user_attrs.get("seconds", 0.0)) for t in ranked[:max(1, settings.ensemble_size)])
+        return one * sum(float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings))
     best = float(ranked[0].user_attrs.get("seconds", 0.0)) if settings.refit_full else 0.0
     if not getattr(problem, "rank_ensembles", False) or settings.ensemble_size < 2:
         return best
-    others, models = [], {ranked[0].user_attrs.get("model")}
-    for t in ranked[1:]:
-        if len(others) >= settings.ensemble_size - 1:
-            break
-        if t.user_attrs.get("model") not in models:
-            models.add(t.user_attrs.get("model"))
-            others.append(float(t.user_attrs.get("seconds", 0.0)))
+    others = [float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings)[1:]]
     return best + sum(others) * (2 if settings.refit_full else 1)

@@ -10,6 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import optuna
@@ -84,30 +85,66 @@ def completed(study: optuna.Study, problem: Problem) -> list[FrozenTrial]:
     return sorted(done, key=lambda t: (problem.sort_key(t.value), t.number))
 
 
+def ensemble_candidates(ranked: list, size: int, per_model: int, fill: bool = True,
+                        model_of=lambda t: t.user_attrs.get("model")) -> list:
+    """The trials an ensemble draws on, from ``ranked`` (best first): the best ones while their
+    model has fewer than ``per_model`` among them, ``size`` in all.  A long search otherwise
+    hands the ensemble near-copies of one model: after an hour on u1 the five best were
+    I-AutoRec configurations within 0.0007 RMSE, and their ensemble gained 0.003 on the best
+    single trial where the 15-minute run's mixed one gained 0.011 (docs/search.md).  With
+    ``fill``, when the models run out first (a search of one or two), the best of the rest
+    complete the ``size``."""
+    picked, count = [], {}
+    for i, t in enumerate(ranked):
+        if len(picked) >= size:
+            break
+        model = model_of(t)
+        if count.get(model, 0) < per_model:
+            picked.append(i)
+            count[model] = count.get(model, 0) + 1
+    if fill and len(picked) < size:
+        taken = set(picked)
+        picked = sorted(picked + [i for i in range(len(ranked)) if i not in taken][: size - len(picked)])
+    return [ranked[i] for i in picked]
+
+
+def candidates_of(ranked: list[FrozenTrial], problem: Problem, settings: SearchSettings) -> list[FrozenTrial]:
+    """The search's ensemble candidates, best first (the best trial is the first): for a
+    ranking ensemble the best trial of each model (trials of one model rank alike), else
+    ``ensemble_candidates`` with ``settings.ensemble_per_model``.  Duplicate trials (the same
+    configuration again) are never candidates."""
+    unique = [t for t in ranked if t.user_attrs.get("duplicate_of") is None]
+    if getattr(problem, "rank_ensembles", False):
+        return ensemble_candidates(unique, settings.ensemble_size, 1, fill=False)
+    size = settings.ensemble_size if getattr(problem, "ensembles", True) else 1
+    return ensemble_candidates(unique, size, settings.ensemble_per_model)
+
+
 class KeptModels:
-    """The trained models of the best trials so far (as many as the ensemble may draw from), in
+    """The trained models of the ensemble's candidates so far (``candidates_of``), in
     ``out/trials/trial-N/``, so that the results need no retraining: a model folder plus
     ``history.json``.  A trial whose folder is missing (another worker's, or one written before
     a kill) is refitted instead."""
 
-    def __init__(self, folder: Path, size: int, problem: Problem) -> None:
-        self.folder, self.size, self.problem = Path(folder), max(1, size), problem
+    def __init__(self, folder: Path, settings: SearchSettings, problem: Problem) -> None:
+        self.folder, self.settings, self.problem = Path(folder), settings, problem
 
     def _path(self, number: int) -> Path:
         return self.folder / f"trial-{number}"
 
-    def offer(self, study: optuna.Study, number: int, value: float, est) -> bool:
-        """Keep ``est`` if trial ``number`` (``value``) is among the best; drop the ones it displaces."""
-        ranked = [(t.value, t.number) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                  if t.number != number]
-        ranked.append((value, number))
-        ranked.sort(key=lambda vn: (self.problem.sort_key(vn[0]), vn[1]))
-        keep = {n for _, n in ranked[: self.size]}
+    def offer(self, study: optuna.Study, number: int, value: float, model: str, est) -> bool:
+        """Keep ``est`` if trial ``number`` (``value``, of ``model``) is among the ensemble's
+        candidates; drop the ones it displaces."""
+        ranked = [SimpleNamespace(number=t.number, value=t.value, user_attrs=t.user_attrs)
+                  for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.number != number]
+        ranked.append(SimpleNamespace(number=number, value=value, user_attrs={"model": model}))
+        ranked.sort(key=lambda t: (self.problem.sort_key(t.value), t.number))
+        keep = {t.number for t in candidates_of(ranked, self.problem, self.settings)}
         kept = number in keep
         if kept:
             path = self.problem.keep(est, self._path(number))
             write_json_atomic(path / "history.json", est.history_.to_dict())
-        for _, n in ranked:
+        for n in (t.number for t in ranked):
             if n not in keep and self._path(n).exists():
                 shutil.rmtree(self._path(n), ignore_errors=True)
         return kept
@@ -330,15 +367,9 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     members, fitted = [best], [(best_est, best_val)]
     if getattr(problem, "rank_ensembles", False) and settings.ensemble_size > 1:
         # rankings: the best trial of each other model (trials of one model rank alike)
-        seen_models = {best.user_attrs["model"]}
-        for t in ranked[1:]:
-            if len(members) >= settings.ensemble_size:
-                break
-            if t.user_attrs["model"] in seen_models or t.user_attrs.get("duplicate_of") is not None:
-                continue
+        for t in candidates_of(ranked, problem, settings)[1:]:
             pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
             if pair is not None:
-                seen_models.add(t.user_attrs["model"])
                 members.append(t)
                 fitted.append(pair)
         if len(members) > 1:
@@ -348,8 +379,7 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
             write_json_atomic(out / "metrics.json", result)
         write_plots(study, board, out, problem)
         return result
-    ensemble_size = settings.ensemble_size if getattr(problem, "ensembles", True) else 1
-    for t in ranked[1: max(1, ensemble_size)]:
+    for t in candidates_of(ranked, problem, settings)[1:]:
         # past the deadline, a member that would need retraining is left out
         pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
         if pair is not None:

@@ -48,6 +48,9 @@ class SearchSettings:
     study_name: str = "autorec"
     fixed: Mapping[str, Any] = field(default_factory=dict)  # "model/param" or training key -> value
     ensemble_size: int = 5  # how many of the best trials the ensemble may draw from
+    # of which at most this many of one model (search.results.ensemble_candidates): a long
+    # search's best trials are otherwise near-copies of one model (docs/search.md)
+    ensemble_per_model: int = 2
     refit_full: bool = False  # refit the best on train + validation with its best epoch count
     # under cross-validation: train the returned model (and each ensemble member) once more on
     # every non-test row for its folds' median best epoch; False returns the bags of fold models.
@@ -107,6 +110,8 @@ class SearchSettings:
              f"--split-seed must be a whole number, got {self.split_seed!r}")
         need(is_int(self.ensemble_size) and self.ensemble_size >= 1,
              f"ensemble_size must be a whole number >= 1, got {self.ensemble_size!r}")
+        need(is_int(self.ensemble_per_model) and self.ensemble_per_model >= 1,
+             f"ensemble_per_model must be a whole number >= 1, got {self.ensemble_per_model!r}")
         for name in ("time_budget", "trial_timeout"):
             value = getattr(self, name)
             need(value is None or (isinstance(value, (int, float)) and value > 0),
