@@ -11,6 +11,7 @@ import pytest
 
 import autorec.search.results as results
 from autorec.data import Interactions
+from autorec.errors import ConfigError
 from autorec.problems import RatingProblem
 from autorec.search import SearchSettings, run_search
 from autorec.search.budget import Budget
@@ -113,6 +114,7 @@ def test_finishing_is_reserved_refit_and_the_ranking_ensemble():
         study.add_trial(optuna.trial.create_trial(value=value, user_attrs={"model": model, "seconds": seconds}))
 
     class Ranking:  # what finish_seconds reads of a ranking problem
+        task = "ranking"
         rank_ensembles = True
         sort_key = RankingProblem.sort_key
         direction = "maximize"
@@ -147,9 +149,27 @@ def test_candidates_skip_duplicates_and_follow_the_task():
               SimpleNamespace(number=2, user_attrs={"model": "a"}),
               SimpleNamespace(number=3, user_attrs={"model": "b"})]
     s = SearchSettings(models=["a"], ensemble_size=5)
-    rating = SimpleNamespace()
+    rating = SimpleNamespace(task="rating")
     assert [t.number for t in results.candidates_of(ranked, rating, s)] == [0, 2, 3]
-    ranking = SimpleNamespace(rank_ensembles=True)  # one trial of each model
+    ranking = SimpleNamespace(task="ranking", rank_ensembles=True)  # one trial of each model
     assert [t.number for t in results.candidates_of(ranked, ranking, s)] == [0, 3]
-    single = SimpleNamespace(ensembles=False)  # a problem without ensembles keeps the best only
+    single = SimpleNamespace(task="ctr", ensembles=False)  # without ensembles: the best only
     assert [t.number for t in results.candidates_of(ranked, single, s)] == [0]
+
+
+def test_the_ensemble_size_defaults_to_the_tasks_own():
+    from types import SimpleNamespace
+
+    ranked = [SimpleNamespace(number=i, user_attrs={"model": "abcdefghij"[i]}) for i in range(10)]
+    default = SearchSettings(models=["a"])
+    assert default.ensemble_size is None
+    assert default.ensemble_size_for("rating") == 8
+    assert default.ensemble_size_for("ctr") == default.ensemble_size_for("ranking") == 5
+    rating, ctr = SimpleNamespace(task="rating"), SimpleNamespace(task="ctr")
+    assert [t.number for t in results.candidates_of(ranked, rating, default)] == list(range(8))
+    assert [t.number for t in results.candidates_of(ranked, ctr, default)] == list(range(5))
+    given = SearchSettings(models=["a"], ensemble_size=3)  # a size given holds for every task
+    assert given.ensemble_size_for("rating") == given.ensemble_size_for("ctr") == 3
+    assert len(results.candidates_of(ranked, rating, given)) == 3
+    with pytest.raises(ConfigError, match="ensemble_size"):
+        SearchSettings(models=["a"], ensemble_size=0)

@@ -72,8 +72,9 @@ def search(
         True, "--fold-racing/--no-fold-racing",
         help="Under --cv, stop a trial after any fold but the last when the score predicted from its folds "
              "so far cannot reach the best trials kept for the ensemble."),
-    ensemble_size: int = typer.Option(5, "--ensemble-size", help="How many of the best trials the ensemble may "
-                                                                 "draw from (1: no ensemble)."),
+    ensemble_size: Optional[int] = typer.Option(
+        None, "--ensemble-size", help="How many of the best trials the ensemble may draw from (1: no ensemble; "
+                                      "default 8 for ratings, 5 for CTR and rankings)."),
     ensemble_per_model: int = typer.Option(
         2, "--ensemble-per-model",
         help="Of those, at most this many of one model (the best of the rest fill up when the models run out)."),

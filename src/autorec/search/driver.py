@@ -158,6 +158,7 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         fit_options = {}
         if isinstance(problem, CrossValidated):
             fold_scores: list[float] = []
+            keep = settings.ensemble_size_for(problem.task)  # the racing cut: the keep-th best
 
             def on_fold(fold: int, score: float) -> None:
                 fold_scores.append(score)
@@ -165,13 +166,13 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
                 # race after every fold but the last (the last one's score is the trial's own)
                 if settings.fold_racing and fold < problem.k - 1:
                     done = len(fold_scores)
-                    cut = fold_cut(study, trial.number, settings.ensemble_size, folds=done)
+                    cut = fold_cut(study, trial.number, keep, folds=done)
                     so_far = float(np.mean(fold_scores))
                     if raced_out(so_far, cut, problem.direction):
                         trial.set_user_attr("raced_out", True)
                         which = "its first fold predicts" if done == 1 else f"its first {done} folds predict"
                         raise optuna.TrialPruned(f"{which} ({so_far:.4f}) a score that "
-                                                 f"cannot reach the {settings.ensemble_size} best (cut {cut:.4f})")
+                                                 f"cannot reach the {keep} best (cut {cut:.4f})")
             fit_options["on_fold"] = on_fold
         try:
             est = problem.fit(model, params, train, on_epoch=on_epoch, deadline=deadline, **fit_options)
@@ -261,7 +262,7 @@ def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettin
         one = REFIT_FULL_FACTOR / problem.k
         return one * sum(float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings))
     best = float(ranked[0].user_attrs.get("seconds", 0.0)) if settings.refit_full else 0.0
-    if not getattr(problem, "rank_ensembles", False) or settings.ensemble_size < 2:
+    if not getattr(problem, "rank_ensembles", False) or settings.ensemble_size_for(problem.task) < 2:
         return best
     others = [float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings)[1:]]
     return best + sum(others) * (2 if settings.refit_full else 1)

@@ -114,9 +114,10 @@ def candidates_of(ranked: list[FrozenTrial], problem: Problem, settings: SearchS
     ``ensemble_candidates`` with ``settings.ensemble_per_model``.  Duplicate trials (the same
     configuration again) are never candidates."""
     unique = [t for t in ranked if t.user_attrs.get("duplicate_of") is None]
+    size = settings.ensemble_size_for(problem.task)
     if getattr(problem, "rank_ensembles", False):
-        return ensemble_candidates(unique, settings.ensemble_size, 1, fill=False)
-    size = settings.ensemble_size if getattr(problem, "ensembles", True) else 1
+        return ensemble_candidates(unique, size, 1, fill=False)
+    size = size if getattr(problem, "ensembles", True) else 1
     return ensemble_candidates(unique, size, settings.ensemble_per_model)
 
 
@@ -365,7 +366,7 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     write_run(out, final, result)
 
     members, fitted = [best], [(best_est, best_val)]
-    if getattr(problem, "rank_ensembles", False) and settings.ensemble_size > 1:
+    if getattr(problem, "rank_ensembles", False) and settings.ensemble_size_for(problem.task) > 1:
         # rankings: the best trial of each other model (trials of one model rank alike)
         for t in candidates_of(ranked, problem, settings)[1:]:
             pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())

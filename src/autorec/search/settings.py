@@ -13,6 +13,15 @@ from ..families import canonical_name
 
 MODEL_CHOICES = ("cost-aware", "tuner")
 
+# How many of the best trials an ensemble may draw from, per task, when --ensemble-size is not
+# given.  Rating: 8, chosen by benchmarks/bench_ensemble_candidates.py on a 30-minute search of
+# ml-latest-small (the tuning data): with at most two trials of one model, 8 candidates scored
+# 0.8234 on held-out validation halves against 0.8236 for 5, and 10 or 12 were no better
+# (docs/search.md, "Ensemble candidates").  Ranking and CTR keep 5: a ranking ensemble takes one
+# trial per model anyway, and CTR models are large to keep on disk; neither was measured.
+DEFAULT_ENSEMBLE_SIZE = {"rating": 8}
+FALLBACK_ENSEMBLE_SIZE = 5
+
 
 @dataclass
 class SearchSettings:
@@ -47,7 +56,9 @@ class SearchSettings:
     storage: str | None = None
     study_name: str = "autorec"
     fixed: Mapping[str, Any] = field(default_factory=dict)  # "model/param" or training key -> value
-    ensemble_size: int = 5  # how many of the best trials the ensemble may draw from
+    # how many of the best trials the ensemble may draw from; None: the task's own
+    # (DEFAULT_ENSEMBLE_SIZE, resolved by ensemble_size_for)
+    ensemble_size: int | None = None
     # of which at most this many of one model (search.results.ensemble_candidates): a long
     # search's best trials are otherwise near-copies of one model (docs/search.md)
     ensemble_per_model: int = 2
@@ -81,6 +92,12 @@ class SearchSettings:
             fixed[key] = canonical_name(value) if key == "model" and isinstance(value, str) else value
         self.fixed = fixed
 
+    def ensemble_size_for(self, task: str) -> int:
+        """The ensemble's candidate count for ``task``: ``ensemble_size`` when given, else the
+        task's default (``DEFAULT_ENSEMBLE_SIZE``)."""
+        if self.ensemble_size is not None:
+            return int(self.ensemble_size)
+        return DEFAULT_ENSEMBLE_SIZE.get(task, FALLBACK_ENSEMBLE_SIZE)
 
     def _validate(self) -> None:
         """Every option in range before a study or a folder exists: a bad value found inside the
@@ -108,7 +125,7 @@ class SearchSettings:
         need(is_int(self.seed), f"--seed must be a whole number, got {self.seed!r}")
         need(self.split_seed is None or is_int(self.split_seed),
              f"--split-seed must be a whole number, got {self.split_seed!r}")
-        need(is_int(self.ensemble_size) and self.ensemble_size >= 1,
+        need(self.ensemble_size is None or (is_int(self.ensemble_size) and self.ensemble_size >= 1),
              f"ensemble_size must be a whole number >= 1, got {self.ensemble_size!r}")
         need(is_int(self.ensemble_per_model) and self.ensemble_per_model >= 1,
              f"ensemble_per_model must be a whole number >= 1, got {self.ensemble_per_model!r}")
