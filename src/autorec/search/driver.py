@@ -262,7 +262,7 @@ def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettin
         one = REFIT_FULL_FACTOR / problem.k
         return one * sum(float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings))
     best = float(ranked[0].user_attrs.get("seconds", 0.0)) if settings.refit_full else 0.0
-    if not getattr(problem, "rank_ensembles", False) or settings.ensemble_size_for(problem.task) < 2:
+    if not getattr(problem, "rank_ensembles", False):
         return best
     others = [float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings)[1:]]
     return best + sum(others) * (2 if settings.refit_full else 1)

@@ -366,13 +366,14 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
     write_run(out, final, result)
 
     members, fitted = [best], [(best_est, best_val)]
-    if getattr(problem, "rank_ensembles", False) and settings.ensemble_size_for(problem.task) > 1:
-        # rankings: the best trial of each other model (trials of one model rank alike)
-        for t in candidates_of(ranked, problem, settings)[1:]:
-            pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
-            if pair is not None:
-                members.append(t)
-                fitted.append(pair)
+    # the candidates (for rankings the best trial of each other model); past the deadline, a
+    # member that would need retraining is left out
+    for t in candidates_of(ranked, problem, settings)[1:]:
+        pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
+        if pair is not None:
+            members.append(t)
+            fitted.append(pair)
+    if getattr(problem, "rank_ensembles", False):
         if len(members) > 1:
             key, info = build_ranking_ensemble(problem, members, fitted, out, settings, budget,
                                                refit_best=final if settings.refit_full else None)
@@ -380,12 +381,6 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
             write_json_atomic(out / "metrics.json", result)
         write_plots(study, board, out, problem)
         return result
-    for t in candidates_of(ranked, problem, settings)[1:]:
-        # past the deadline, a member that would need retraining is left out
-        pair = trained(problem, t, kept, may_refit=budget is None or not budget.spent())
-        if pair is not None:
-            members.append(t)
-            fitted.append(pair)
     if len(members) > 1:
         refit = None
         if cv_refit:
