@@ -119,9 +119,12 @@ def test_finishing_is_reserved_refit_and_the_ranking_ensemble():
         sort_key = RankingProblem.sort_key
         direction = "maximize"
 
-    rating_like = type("Rating", (), {"sort_key": staticmethod(lambda v: v)})()
+    rating_like = type("Rating", (), {"task": "rating", "sort_key": staticmethod(lambda v: v)})()
     base = dict(models=["ials"], n_trials=5)
-    assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True)) == 90.0  # the lowest value
+    # the lowest value (90 s) and every other rating-ensemble candidate, refit (kept: not scored again)
+    assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True)) == 90.0 + 20 + 40 + 30 + 50
+    assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True, ensemble_size=2)) == 90.0 + 20
+    assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=False)) == 0.0
     # best ials (50 s refit) + the best trial of each other model, scored and refit: gf-cf, itemknn, bpr
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=True)) == 50.0 + 2 * (30 + 20 + 90)
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=False)) == 30 + 20 + 90

@@ -129,3 +129,19 @@ def test_the_ensemble_of_a_cross_validated_search_is_of_refits(problem, tmp_path
             result["ensemble"]["test"]["rmse"])
     else:
         assert "note" in result[key]
+
+
+def test_refit_full_refits_the_ensembles_members_too(problem, tmp_path):
+    # on the plain validation part: the best and every weighted member on train + validation,
+    # each for its trial's best epoch count, with the weights chosen on validation
+    s = SearchSettings(models=["biased-mf", "i-autorec"], tuner="random", n_trials=6, max_epochs=8, patience=2,
+                       pruner="none", seed=0, cv=None, refit_full=True, fixed={"i-autorec/hidden_units": 100})
+    result = run_search(problem, s, tmp_path)
+    assert result["refit"] == "train+validation"
+    info = result["ensemble"]
+    assert info["refit"] and all(info["refit"])
+    ens = autorec.load(tmp_path / "ensemble")
+    for member in ens.members:
+        assert member.train_config_.patience == 0  # a refit: a fixed number of epochs, no early stop
+    test = problem.split.test
+    assert rmse(test.ratings, ens.predict_index(test.users, test.items)) == pytest.approx(info["test"]["rmse"])

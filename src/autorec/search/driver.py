@@ -248,9 +248,10 @@ def interrupts_check(_study: optuna.Study, _trial) -> None:
 
 def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettings) -> float:
     """What finishing will cost, reserved at the end of the budget: a refit of the best trial
-    (its training time), and for a ranking ensemble the best trial of each other model it may
-    take, once to score it on validation and once more to refit it (a trial's seconds are its
-    fit plus its validations, an upper estimate of either)."""
+    (its training time); with ``--refit-full`` a refit of each other rating-ensemble candidate
+    (they are kept, so not scored again); and for a ranking ensemble the best trial of each
+    other model it may take, once to score it on validation and once more to refit it (a
+    trial's seconds are its fit plus its validations, an upper estimate of either)."""
     ranked = [t for t in completed(study, problem) if t.user_attrs.get("duplicate_of") is None]
     if not ranked:
         return 0.0
@@ -263,6 +264,9 @@ def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettin
         return one * sum(float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings))
     best = float(ranked[0].user_attrs.get("seconds", 0.0)) if settings.refit_full else 0.0
     if not getattr(problem, "rank_ensembles", False):
-        return best
+        if not settings.refit_full:
+            return best
+        # the rating ensemble's members are kept models (nothing to score again), each refit
+        return best + sum(float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings)[1:])
     others = [float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings)[1:]]
     return best + sum(others) * (2 if settings.refit_full else 1)

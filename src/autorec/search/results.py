@@ -200,7 +200,8 @@ def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, o
     """Caruana selection over the members' validation predictions.  Saved (and scored on test)
     only when it beats the best single model on validation with more than one member; returns
     ``("ensemble" | "ensemble_considered", info)`` for metrics.json.  ``refit(i)``, under
-    cross-validation: member ``i`` trained on every non-test row (None: keep its bag)."""
+    cross-validation or ``--refit-full``: member ``i`` trained on every non-test row (None: keep
+    the model as it was scored)."""
     if problem.direction != "minimize":
         raise ConfigError(f"the ensemble selection minimises; {problem.metric} is maximised")
     val_preds = np.stack([v for _, v in fitted])
@@ -383,8 +384,12 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
         return result
     if len(members) > 1:
         refit = None
-        if cv_refit:
-            def refit(i: int):  # the best's refit is made already; past the deadline a member stays a bag
+        if cv_refit or settings.refit_full:
+            # every member on every non-test row, as the best was: with its weights kept, an
+            # ensemble of models trained on fewer rows than the best would be the weaker offer.
+            # The best's refit is made already; past the deadline a member stays as it was
+            # (a bag of fold models, or trained on the train part)
+            def refit(i: int):
                 if i == 0:
                     return final
                 if budget is not None and budget.spent():
