@@ -94,7 +94,8 @@ def test_kept_models_hold_the_diverse_candidates(problem, tmp_path):
 
 def test_no_trial_takes_more_than_its_share_of_the_budget(problem, tmp_path):
     s = SearchSettings(models=["biased-mf"], tuner="random", n_trials=None, time_budget=12, max_trial_share=0.2,
-                       max_epochs=100_000, patience=0, pruner="none", seed=0, ensemble_size=1, cv=None)
+                       max_epochs=100_000, patience=0, pruner="none", seed=0, ensemble_size=1, cv=None,
+                       refit_full=False)  # the shares, not the refit reserve, are under test
     run_search(problem, s, tmp_path)
     study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -125,6 +126,11 @@ def test_finishing_is_reserved_refit_and_the_ranking_ensemble():
     assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True)) == 90.0 + 20 + 40 + 30 + 50
     assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True, ensemble_size=2)) == 90.0 + 20
     assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=False)) == 0.0
+    # a refit runs to the trial's best epoch only: 225 s to the 15th epoch, best at the 3rd
+    slow = optuna.create_study()
+    slow.add_trial(optuna.trial.create_trial(value=0.9, user_attrs={"model": "autoint", "seconds": 225.0,
+                                                                     "epochs": 15, "best_epoch": 3}))
+    assert finish_seconds(slow, rating_like, SearchSettings(**base, refit_full=True)) == pytest.approx(45.0)
     # best ials (50 s refit) + the best trial of each other model, scored and refit: gf-cf, itemknn, bpr
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=True)) == 50.0 + 2 * (30 + 20 + 90)
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=False)) == 30 + 20 + 90

@@ -38,7 +38,8 @@ def settings(**kw):
 
 def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
     data, sp = split
-    result = run_search(RatingProblem(data, sp), settings(), tmp_path)
+    # kept as trained (the rating default refits on train+validation, checked below)
+    result = run_search(RatingProblem(data, sp), settings(refit_full=False), tmp_path)
     board = pd.read_csv(tmp_path / "leaderboard.csv")
     assert len(board) == 4 and set(board["state"]) <= {"COMPLETE", "PRUNED", "FAIL"}
     assert {"trial", "model", "val_rmse", "epochs", "seconds", "params", "state"} <= set(board.columns)
@@ -47,7 +48,8 @@ def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["best_trial"] == int(done.iloc[0]["trial"]) and m["n_trials"] == 4
     assert set(m["test"]) == {"rmse", "mae"}
-    # the saved model is the refitted best: same validation figure as its trial
+    assert "refit" not in m
+    # the saved model is the best trial's: same validation figure as its trial
     rec = load(tmp_path)
     pred = rec.predict_index(sp.validation.users, sp.validation.items)
     val = float(np.sqrt(np.mean((pred - sp.validation.ratings) ** 2)))
@@ -67,6 +69,20 @@ def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
     assert second.params["biased-mf/factors/l2"] == pytest.approx(data_defaults("biased-mf", sp.train)["factors/l2"])
     assert second.params["biased-mf/factors/l2"] == pytest.approx(0.5)
     assert second.params["train.blocks/lr"] == pytest.approx(1e-3)
+
+
+def test_a_rating_search_refits_on_train_and_validation_by_default(split, tmp_path):
+    data, sp = split
+    assert settings().refit_full_for("rating") and not settings().refit_full_for("ctr")
+    assert not settings(refit_full=False).refit_full_for("rating")
+    m = run_search(RatingProblem(data, sp), settings(n_trials=2), tmp_path)
+    assert m["refit"].startswith("train+validation")
+    # the saved model saw the validation rows: it no longer reproduces its trial's figure there
+    rec = load(tmp_path)
+    pred = rec.predict_index(sp.validation.users, sp.validation.items)
+    val = float(np.sqrt(np.mean((pred - sp.validation.ratings) ** 2)))
+    best = pd.read_csv(tmp_path / "leaderboard.csv").iloc[0]
+    assert abs(val - best["val_rmse"]) > 1e-5
 
 
 def test_warm_start_models_follow_the_space_and_the_settings():

@@ -65,7 +65,10 @@ def search(
     storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default: SQLite in --out)."),
     study: str = typer.Option("autorec", "--study", help="Study name (shared by workers)."),
     settings: List[str] = typer.Option([], "--set", help="Fix a hyperparameter: model/param=value or a training key."),
-    refit_full: bool = typer.Option(False, "--refit-full", help="Refit the best on train+validation."),
+    refit_full: Optional[bool] = typer.Option(
+        None, "--refit-full/--no-refit-full",
+        help="Refit the best and the ensemble's members on train+validation for their best epoch counts "
+             "(default: on for ratings, off for CTR and rankings; under --cv, see --cv-bag)."),
     cv_bag: bool = typer.Option(False, "--cv-bag", help="Under --cv, return the bag of fold models instead of "
                                                        "refitting on train+validation."),
     fold_racing: bool = typer.Option(
@@ -159,6 +162,9 @@ def search(
                          [] if warm_start.strip().lower() == "none" else
                          [m.strip() for m in warm_start.split(",") if m.strip()],
                          split_seed=split_seed, new_study=new_study)
+    if folds is None and cfg.refit_full_for(problem.task):
+        console.print("at the end, the best model and the ensemble's members are refit on train + validation"
+                      + (" (--no-refit-full keeps them as trained)" if refit_full is None else ""))
     progress, on_trial = _progress_callback(trials)
     try:
         with progress:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from ..errors import ConfigError
 from ._checks import paired
@@ -50,6 +49,8 @@ def auc(y_true, scores) -> float:
     if n_pos == 0 or n_neg == 0:
         raise ConfigError(f"AUC needs both classes; y_true has {n_pos} positives and "
                           f"{n_neg} negatives")
+    from scipy.stats import rankdata  # imported here: scipy.stats costs a second at every CLI start
+
     ranks = rankdata(s, method="average")
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 

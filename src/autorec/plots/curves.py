@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 
-matplotlib.use("Agg")  # files only: never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (never needs a display), imported on
+    first use: it costs about half a second, and every CLI command would pay it at start-up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def save_figure(fig, path: Path) -> Path:
@@ -37,6 +44,7 @@ def plot_history(rows: list[dict], path: Path, metric: str = "rmse", title: str 
     epochs = [r["epoch"] for r in rows]
     key = f"val_{metric}"
     has_val = bool(rows) and key in rows[0] and any(r.get(key) is not None for r in rows)
+    plt = pyplot()
     fig, axes = plt.subplots(2 if has_val else 1, 1, sharex=True, squeeze=False,
                              figsize=(7, 5.6 if has_val else 3.6), dpi=110)
     ax1 = axes[0][0]

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-from matplotlib.ticker import MaxNLocator
 
-from .curves import plt, save_figure
+from .curves import pyplot, save_figure
 
 #: below this many completed trials, importances are drawn with a caveat on the plot
 FEW_TRIALS = 20
@@ -22,6 +21,7 @@ def plot_optimization_history(study: optuna.Study, path: Path, metric: str = "rm
     done = [t for t in study.trials if t.value is not None and t.state == states.COMPLETE]
     pruned = [t for t in study.trials if t.state == states.PRUNED and t.intermediate_values]
     failed = [t for t in study.trials if t.state == states.FAIL]
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     if done:
         xs = [t.number for t in done]
@@ -37,6 +37,8 @@ def plot_optimization_history(study: optuna.Study, path: Path, metric: str = "rm
                                    f"{', ...' if len(failed) > 8 else ''})")
     if done or pruned or failed:
         ax.legend(fontsize=8, framealpha=0.9)
+    from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(f"validation {metric}")
@@ -51,6 +53,7 @@ def plot_optimization_history(study: optuna.Study, path: Path, metric: str = "rm
 def plot_importances(study: optuna.Study, path: Path) -> Path:
     """fANOVA importances over the completed trials (Optuna's evaluator); a caveat when they
     rest on few trials, a note when there are too few to compute."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     n = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     try:
@@ -77,6 +80,7 @@ def plot_importances(study: optuna.Study, path: Path) -> Path:
 def plot_leaderboard(board, path: Path, metric: str = "rmse", top: int = 15) -> Path:
     """The best completed trials as dots on the metric's own scale (bars cut off above zero
     would exaggerate the differences), each labelled with its value."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.6), dpi=110)
     ok = board[board["state"] == "COMPLETE"].head(top)
     if len(ok):

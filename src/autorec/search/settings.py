@@ -22,6 +22,16 @@ MODEL_CHOICES = ("cost-aware", "tuner")
 DEFAULT_ENSEMBLE_SIZE = {"rating": 8}
 FALLBACK_ENSEMBLE_SIZE = 5
 
+# Whether the result is refit on train + validation (for its best epoch counts) when
+# --refit-full/--no-refit-full is not given and validation is the plain holdout part (under
+# cross-validation ``cv_refit`` decides).  Rating: yes, measured by benchmarks/bench_refit_full.py
+# on a 15-minute search of ml-latest-small random 90/10 seed 1 (tuning data): the refit ensemble
+# scored 0.8337 test RMSE against 0.8396 for its members as the search had trained them, the best
+# single model 0.8580 against 0.8615 (docs/search.md, "Refit on every non-test row").  CTR and
+# ranking keep the trained models: neither was measured, and a CTR refit doubles the cost of the
+# largest models.
+DEFAULT_REFIT_FULL = {"rating": True}
+
 
 @dataclass
 class SearchSettings:
@@ -62,7 +72,9 @@ class SearchSettings:
     # of which at most this many of one model (search.results.ensemble_candidates): a long
     # search's best trials are otherwise near-copies of one model (docs/search.md)
     ensemble_per_model: int = 2
-    refit_full: bool = False  # refit the best on train + validation with its best epoch count
+    # refit the best (and the ensemble's members) on train + validation with their best epoch
+    # counts; None: the task's default (DEFAULT_REFIT_FULL, resolved by refit_full_for)
+    refit_full: bool | None = None
     # under cross-validation: train the returned model (and each ensemble member) once more on
     # every non-test row for its folds' median best epoch; False returns the bags of fold models.
     # On three 10,000-rating samples of ml-latest-small (the tuning data) the refit beat the bag
@@ -98,6 +110,13 @@ class SearchSettings:
         if self.ensemble_size is not None:
             return int(self.ensemble_size)
         return DEFAULT_ENSEMBLE_SIZE.get(task, FALLBACK_ENSEMBLE_SIZE)
+
+    def refit_full_for(self, task: str) -> bool:
+        """Whether ``task``'s result is refit on train + validation: ``refit_full`` when given,
+        else the task's default (``DEFAULT_REFIT_FULL``)."""
+        if self.refit_full is not None:
+            return bool(self.refit_full)
+        return DEFAULT_REFIT_FULL.get(task, False)
 
     def _validate(self) -> None:
         """Every option in range before a study or a folder exists: a bad value found inside the
