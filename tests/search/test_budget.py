@@ -180,5 +180,10 @@ def test_the_ensemble_size_defaults_to_the_tasks_own():
     given = SearchSettings(models=["a"], ensemble_size=3)  # a size given holds for every task
     assert given.ensemble_size_for("rating") == given.ensemble_size_for("ctr") == 3
     assert len(results.candidates_of(ranked, rating, given)) == 3
-    with pytest.raises(ConfigError, match="ensemble_size"):
+    # the messages name the command's options, which is what a user typed
+    with pytest.raises(ConfigError, match="--ensemble-size must be a whole number >= 1 .*got 0"):
         SearchSettings(models=["a"], ensemble_size=0)
+    with pytest.raises(ConfigError, match="--ensemble-per-model must"):
+        SearchSettings(models=["a"], ensemble_per_model=0)
+    with pytest.raises(ConfigError, match="--time-budget must be a positive number of seconds"):
+        SearchSettings(models=["a"], time_budget=-1)

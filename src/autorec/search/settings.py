@@ -145,13 +145,13 @@ class SearchSettings:
         need(self.split_seed is None or is_int(self.split_seed),
              f"--split-seed must be a whole number, got {self.split_seed!r}")
         need(self.ensemble_size is None or (is_int(self.ensemble_size) and self.ensemble_size >= 1),
-             f"ensemble_size must be a whole number >= 1, got {self.ensemble_size!r}")
+             f"--ensemble-size must be a whole number >= 1 (1: no ensemble), got {self.ensemble_size!r}")
         need(is_int(self.ensemble_per_model) and self.ensemble_per_model >= 1,
-             f"ensemble_per_model must be a whole number >= 1, got {self.ensemble_per_model!r}")
+             f"--ensemble-per-model must be a whole number >= 1, got {self.ensemble_per_model!r}")
         for name in ("time_budget", "trial_timeout"):
             value = getattr(self, name)
             need(value is None or (isinstance(value, (int, float)) and value > 0),
-                 f"{name.replace('_', ' ')} must be a positive number of seconds, got {value!r}")
+                 f"--{name.replace('_', '-')} must be a positive number of seconds, got {value!r}")
         need(isinstance(self.max_trial_share, (int, float)) and 0 < self.max_trial_share <= 1,
              f"max_trial_share must be in (0, 1], got {self.max_trial_share!r}")
         need(isinstance(self.first_trial_share, (int, float)) and 0 < self.first_trial_share <= 1,
