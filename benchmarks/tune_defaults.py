@@ -47,6 +47,10 @@ GRIDS = {
     # before), without the dropout, and with the sigmoid code of I-AutoRec (the search's default)
     "deep-autorec": ((), [{"encoder_activation": act, "dropout": p} for act in ("selu", "sigmoid")
                           for p in (0.3, 0.0)]),
+    # DeepFM on (user, item) fields: the deep part's dropout and Adam's weight decay (its
+    # defaults had neither, and were the one rating model more than 0.01 from its tuned figure)
+    "deepfm": ((), [{"deep/dropout": p, "train.weight_decay": wd} for p in (0.0, 0.3, 0.5)
+                    for wd in (0.0, 1e-5, 1e-4)]),
 }
 
 
@@ -91,6 +95,8 @@ def main() -> None:
                 train = {"progress": False, "seed": args.seed}
                 if "l2" in settings:
                     train["l2"] = settings.pop("l2")
+                for key in [k for k in settings if k.startswith("train.")]:
+                    train[key[len("train."):]] = settings.pop(key)
                 t0 = time.perf_counter()
                 rec = Recommender(model, params=settings, train=train).fit(split.train, split.validation)
                 pred = rec.predict_index(split.validation.users, split.validation.items)
