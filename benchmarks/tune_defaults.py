@@ -51,7 +51,11 @@ GRIDS = {
     # defaults had neither, and were the one rating model more than 0.01 from its tuned figure)
     "deepfm": ((), [{"deep/dropout": p, "train.weight_decay": wd} for p in (0.0, 0.3, 0.5)
                     for wd in (0.0, 1e-5, 1e-4)]),
+    # then, at the weight decay that grid chose (1e-5), the learning rate and embedding width
+    "deepfm-lr": ((), [{"train.lr": lr, "embedding/embedding_dim": d, "train.weight_decay": 1e-5}
+                       for lr in (2e-3, 5e-3, 1e-2) for d in (16, 32)]),
 }
+MODEL_OF = {"deepfm-lr": "deepfm"}  # a second grid over the same model
 
 
 def _draws(data, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +102,7 @@ def main() -> None:
                 for key in [k for k in settings if k.startswith("train.")]:
                     train[key[len("train."):]] = settings.pop(key)
                 t0 = time.perf_counter()
-                rec = Recommender(model, params=settings, train=train).fit(split.train, split.validation)
+                rec = Recommender(MODEL_OF.get(model, model), params=settings, train=train).fit(split.train, split.validation)
                 pred = rec.predict_index(split.validation.users, split.validation.items)
                 rmse = float(np.sqrt(np.mean((pred - split.validation.ratings) ** 2)))
                 scores.append(rmse)
