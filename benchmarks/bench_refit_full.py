@@ -2,7 +2,10 @@
 plain validation part (no cross-validation): the best trial and the members of its ensemble are
 taken as the search kept them (trained on the train part) and refit on train + validation for
 their best epoch counts (``search.results.refit_full``, what ``--refit-full`` does), and both are
-scored on test with the ensemble's own weights.
+scored on test with the ensemble's own weights.  Two more ways are scored beside them: ``mix``,
+each member's kept model and its refit averaged (no extra training: a bag of two models whose
+training rows differ), and with ``--second-seed``, ``refit2``, two refits with different seeds
+averaged (one more training per member).
 
 This reads test rows: run it on tuning data to choose a default (docs/search.md says which), and
 elsewhere only to measure.
@@ -40,6 +43,7 @@ def main() -> None:
     ap.add_argument("--run", type=Path, required=True, help="a finished search folder (study.db, trials/, metrics.json)")
     ap.add_argument("--problem", required=True, help="the search's data, as bench_vs_peers.py names it")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--second-seed", action="store_true", help="also refit each member with seed + 1 (refit2)")
     args = ap.parse_args()
     problem = problem_of(args.problem)
     result = json.loads((args.run / "metrics.json").read_text())
@@ -64,25 +68,28 @@ def main() -> None:
         t0 = time.perf_counter()
         full = refit_full(problem, t)
         seconds = time.perf_counter() - t0
+        preds = {"kept": problem.predict(est, "test"), "refit": problem.predict(full, "test")}
+        preds["mix"] = (preds["kept"] + preds["refit"]) / 2
+        if args.second_seed:
+            preds["refit2"] = (preds["refit"] + problem.predict(refit_full(problem, t, 1), "test")) / 2
         row = {"trial": number, "model": t.user_attrs["model"], "weight": float(weight),
                "best_epoch": t.user_attrs.get("best_epoch"), "refit_seconds": round(seconds, 2),
-               "test_kept": rmse(problem.predict(est, "test"), y),
-               "test_refit": rmse(problem.predict(full, "test"), y),
-               "_kept": problem.predict(est, "test"), "_refit": problem.predict(full, "test")}
+               **{f"test_{k}": rmse(v, y) for k, v in preds.items()}, **{f"_{k}": v for k, v in preds.items()}}
         rows.append(row)
-        print(f"trial {number:4d} {row['model']:18s} w={weight:.0f} kept {row['test_kept']:.4f} "
-              f"refit {row['test_refit']:.4f} ({seconds:.0f} s)", flush=True)
+        print(f"trial {number:4d} {row['model']:18s} w={weight:.0f} "
+              + " ".join(f"{k} {row['test_' + k]:.4f}" for k in preds) + f" ({seconds:.0f} s)", flush=True)
     out = {"benchmark": "refit_full", "run": str(args.run), "problem": args.problem,
            "machine": cpu_model(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "command": " ".join(sys.argv)}
     best = next(r for r in rows if r["trial"] == result["best_trial"])
-    out["best_single"] = {"trial": best["trial"], "model": best["model"], "kept": best["test_kept"],
-                          "refit": best["test_refit"]}
+    kinds = [k[5:] for k in best if k.startswith("test_")]
+    out["best_single"] = {"trial": best["trial"], "model": best["model"],
+                          **{k: best[f"test_{k}"] for k in kinds}}
     weighted = [r for r in rows if r["weight"] > 0]
     if len(weighted) > 1:
         w = np.array([r["weight"] for r in weighted])
         out["ensemble"] = {k: rmse(sum(wi * r[f"_{k}"] for wi, r in zip(w, weighted)) / w.sum(), y)
-                           for k in ("kept", "refit")}
+                           for k in kinds}
     out["members"] = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
     print(json.dumps({k: out[k] for k in ("best_single", "ensemble") if k in out}, indent=1))
     write_json(args.out, out)

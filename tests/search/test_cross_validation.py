@@ -145,3 +145,63 @@ def test_refit_full_refits_the_ensembles_members_too(problem, tmp_path):
         assert member.train_config_.patience == 0  # a refit: a fixed number of epochs, no early stop
     test = problem.split.test
     assert rmse(test.ratings, ens.predict_index(test.users, test.items)) == pytest.approx(info["test"]["rmse"])
+    # no budget: every weighted member refit with two seeds, sharing its Caruana weight equally
+    weights = [w for w in info["weights"] if w > 0]
+    assert info["refit_seeds"] == [2] * len(weights)
+    assert len(ens.members) == 2 * len(weights)
+    assert ens.weights.tolist() == pytest.approx([w / 2 for w in weights for _ in range(2)])
+    assert ens.names[1] == ens.names[0] + "-seed1"
+    first, second = ens.members[0], ens.members[1]
+    assert second.train_config_.seed == first.train_config_.seed + 1
+    assert not np.allclose(first.predict_index(test.users, test.items), second.predict_index(test.users, test.items))
+
+
+def test_refit_seeds_one_trains_each_member_once(problem, tmp_path):
+    s = SearchSettings(models=["biased-mf", "i-autorec"], tuner="random", n_trials=6, max_epochs=8, patience=2,
+                       pruner="none", seed=0, cv=None, refit_full=True, refit_seeds=1,
+                       fixed={"i-autorec/hidden_units": 100})
+    info = run_search(problem, s, tmp_path)["ensemble"]
+    assert info["refit_seeds"] == [1] * sum(w > 0 for w in info["weights"])
+    assert len(autorec.load(tmp_path / "ensemble").members) == len(info["refit_seeds"])
+    with pytest.raises(ConfigError, match="--refit-seeds must be a whole number >= 1"):
+        SearchSettings(models=["mf"], refit_seeds=0)
+
+
+def test_extra_refit_seeds_are_trained_only_while_the_budget_has_room(problem, tmp_path):
+    # build_ensemble asks room(seconds of the member's first refit) before each extra copy
+    from autorec.search.results import build_ensemble
+
+    rng = np.random.default_rng(0)
+    y = problem.target("validation")
+    fitted = [(f"model-{i}", y + rng.normal(0, 0.3, len(y))) for i in range(3)]
+    members = [type("T", (), {"number": i})() for i in range(3)]
+    calls, asked = [], []
+
+    class Fit:
+        def __init__(self, i, offset):
+            self.i, self.offset, self.fit_seconds_ = i, offset, 10.0 * (i + 1)
+
+        def predict_index(self, users, items):
+            return np.full(len(users), 3.0)
+
+    def refit(i, offset):
+        calls.append((i, offset))
+        return Fit(i, offset)
+
+    def room(seconds):
+        asked.append(seconds)
+        return seconds <= 20.0  # room for the copies of the two cheaper members only
+
+    saved = []
+    original = Ensemble.save
+    Ensemble.save = lambda self, path: saved.append(self)
+    try:
+        key, info = build_ensemble(problem, members, fitted, tmp_path, refit=refit, seeds=2, room=room)
+    finally:
+        Ensemble.save = original
+    assert key == "ensemble"
+    kept = [i for i, w in enumerate(info["weights"]) if w > 0]
+    assert sorted(asked) == sorted(10.0 * (i + 1) for i in kept)
+    assert {(i, 1) for i in kept if i < 2} == {c for c in calls if c[1] == 1}
+    assert info["refit_seeds"] == [2 if i < 2 else 1 for i in kept]
+    assert len(saved[0].members) == sum(info["refit_seeds"])

@@ -69,6 +69,10 @@ def search(
         None, "--refit-full/--no-refit-full",
         help="Refit the best and the ensemble's members on train+validation for their best epoch counts "
              "(default: on for ratings, off for CTR and rankings; under --cv, see --cv-bag)."),
+    refit_seeds: int = typer.Option(
+        2, "--refit-seeds",
+        help="Train each refit ensemble member this many times with different seeds and average them "
+             "(copies past the first only while --time-budget has room; 1: one refit each)."),
     cv_bag: bool = typer.Option(False, "--cv-bag", help="Under --cv, return the bag of fold models instead of "
                                                        "refitting on train+validation."),
     fold_racing: bool = typer.Option(
@@ -156,6 +160,7 @@ def search(
                          trial_timeout=parse_duration(trial_timeout), pruner=pruner, max_epochs=max_epochs,
                          seed=seed, storage=storage, study_name=study, fixed=parse_settings(settings),
                          refit_full=refit_full, cv_refit=not cv_bag, fold_racing=fold_racing,
+                         refit_seeds=refit_seeds,
                          ensemble_size=ensemble_size, ensemble_per_model=ensemble_per_model,
                          cv=cv.strip().lower(), model_choice=model_choice.strip().lower(),
                          warm_start=None if warm_start is None else
@@ -164,6 +169,7 @@ def search(
                          split_seed=split_seed, new_study=new_study)
     if folds is None and cfg.refit_full_for(problem.task):
         console.print("at the end, the best model and the ensemble's members are refit on train + validation"
+                      + (f", each member with {refit_seeds} seeds while the budget has room" if refit_seeds > 1 else "")
                       + (" (--no-refit-full keeps them as trained)" if refit_full is None else ""))
     progress, on_trial = _progress_callback(trials)
     try:

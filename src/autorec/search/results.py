@@ -181,10 +181,13 @@ def trained(problem: Problem, trial: FrozenTrial, kept: KeptModels | None, may_r
     return est, problem.predict(est, "validation")
 
 
-def refit_full(problem: Problem, trial: FrozenTrial):
+def refit_full(problem: Problem, trial: FrozenTrial, seed_offset: int = 0):
     """The trial's configuration on train + validation, for the number of epochs it found best
-    (under cross-validation: the median of its fold models' best epoch counts)."""
+    (under cross-validation: the median of its fold models' best epoch counts); ``seed_offset``
+    trains another copy with the trial's seed plus that much."""
     train = dict(trial.user_attrs["train"])
+    if seed_offset:
+        train["seed"] = int(train.get("seed", 0)) + seed_offset
     if isinstance(problem, CrossValidated):
         epochs = trial.user_attrs.get("fold_best_epochs") or [trial.user_attrs.get("best_epoch") or 1]
         train["max_epochs"] = max(1, int(np.median(epochs)))
@@ -196,12 +199,15 @@ def refit_full(problem: Problem, trial: FrozenTrial):
 
 
 def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, out: Path,
-                   refit=None) -> tuple[str, dict]:
+                   refit=None, seeds: int = 1, room=None) -> tuple[str, dict]:
     """Caruana selection over the members' validation predictions.  Saved (and scored on test)
     only when it beats the best single model on validation with more than one member; returns
-    ``("ensemble" | "ensemble_considered", info)`` for metrics.json.  ``refit(i)``, under
-    cross-validation or ``--refit-full``: member ``i`` trained on every non-test row (None: keep
-    the model as it was scored)."""
+    ``("ensemble" | "ensemble_considered", info)`` for metrics.json.  ``refit(i, offset)``, under
+    cross-validation or ``--refit-full``: member ``i`` trained on every non-test row with its
+    seed plus ``offset`` (None: keep the model as it was scored).  With ``seeds`` > 1 each
+    refit member gets ``seeds - 1`` more copies, heaviest members first, each only while
+    ``room(seconds)`` says the time budget holds one more fit of that length; a member's weight
+    is shared equally by its copies."""
     if problem.direction != "minimize":
         raise ConfigError(f"the ensemble selection minimises; {problem.metric} is maximised")
     val_preds = np.stack([v for _, v in fitted])
@@ -216,12 +222,29 @@ def build_ensemble(problem: Problem, members: list[FrozenTrial], fitted: list, o
         info["note"] = "not built: it does not beat the best single model on validation"
         return "ensemble_considered", info
     keep = [i for i, w in enumerate(weights) if w > 0]
-    chosen = [fitted[i][0] for i in keep]
+    copies = [[fitted[i][0]] for i in keep]
     if refit is not None:
-        refits = [refit(i) for i in keep]
+        refits = [refit(i, 0) for i in keep]
         info["refit"] = [m is not None for m in refits]
-        chosen = [m if m is not None else bag for m, bag in zip(refits, chosen)]
-    ensemble = Ensemble(chosen, weights[keep], [f"trial-{members[i].number}" for i in keep], task=problem.task)
+        copies = [[m] if m is not None else c for m, c in zip(refits, copies)]
+        # more seeds of each refit member: a refit is trained once, on rows no model was
+        # scored on, so averaging copies is the one cheap guard against an unlucky seed
+        for j in sorted(range(len(keep)), key=lambda j: -weights[keep[j]]):
+            if refits[j] is None:
+                continue
+            for offset in range(1, seeds):
+                if room is not None and not room(float(getattr(refits[j], "fit_seconds_", 0.0))):
+                    break
+                copy = refit(keep[j], offset)
+                if copy is None:
+                    break
+                copies[j].append(copy)
+        info["refit_seeds"] = [len(c) if m is not None else 0 for c, m in zip(copies, refits)]
+    chosen = [m for c in copies for m in c]
+    shares = [weights[i] / len(c) for i, c in zip(keep, copies) for _ in c]
+    names = [f"trial-{members[i].number}" + (f"-seed{k}" if k else "")
+             for i, c in zip(keep, copies) for k in range(len(c))]
+    ensemble = Ensemble(chosen, shares, names, task=problem.task)
     info["test"] = problem.evaluate(ensemble, "test")
     ensemble.save(out / "ensemble")
     info["saved"] = str(out / "ensemble")
@@ -389,13 +412,19 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
             # ensemble of models trained on fewer rows than the best would be the weaker offer.
             # The best's refit is made already; past the deadline a member stays as it was
             # (a bag of fold models, or trained on the train part)
-            def refit(i: int):
-                if i == 0:
+            def refit(i: int, offset: int):
+                if i == 0 and offset == 0:
                     return final
                 if budget is not None and budget.spent():
                     return None
-                return refit_full(problem, members[i])
-        key, info = build_ensemble(problem, members, fitted, out, refit=refit)
+                return refit_full(problem, members[i], offset)
+
+        def room(seconds: float) -> bool:
+            # one more fit, with the refit factor's headroom, before the results step's reserve
+            left = None if budget is None else budget.left()
+            return left is None or left - budget.reserve() > REFIT_FULL_FACTOR * seconds
+        key, info = build_ensemble(problem, members, fitted, out, refit=refit,
+                                   seeds=settings.refit_seeds if refit is not None else 1, room=room)
         result[key] = info
         write_json_atomic(out / "metrics.json", result)
     write_plots(study, board, out, problem)
