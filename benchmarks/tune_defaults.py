@@ -54,6 +54,18 @@ GRIDS = {
     # then, at the weight decay that grid chose (1e-5), the learning rate and embedding width
     "deepfm-lr": ((), [{"train.lr": lr, "embedding/embedding_dim": d, "train.weight_decay": 1e-5}
                        for lr in (2e-3, 5e-3, 1e-2) for d in (16, 32)]),
+    # the pair models that were more than 0.01 behind their tuned figures after the one-hour
+    # ML-100K search (docs/benchmarks.md, section 7): each overfits in a few epochs at its
+    # defaults (no regulariser at all), and its tuned trials used narrower embeddings, per-rating
+    # L2 or a little weight decay
+    "gmf": ((), [{"factors/embedding_dim": d, "factors/l2": l2, "rating_head/l2": l2}
+                 for d in (16, 32) for l2 in (0.0, 0.02, 0.05, 0.1)]),
+    "fm": ((), [{"embedding/embedding_dim": d, "train.weight_decay": wd}
+                for d in (4, 8, 16) for wd in (0.0, 1e-5)]),
+    "dlrm": ((), [{"embedding/embedding_dim": d, "train.weight_decay": wd}
+                  for d in (4, 8, 16) for wd in (0.0, 1e-5)]),
+    "dcn-v2": ((), [{"embedding/embedding_dim": d, "deep/dropout": p}
+                    for d in (8, 16, 32) for p in (0.0, 0.3)]),
 }
 MODEL_OF = {"deepfm-lr": "deepfm"}  # a second grid over the same model
 

@@ -464,3 +464,28 @@ def test_biased_mf_takes_the_data_aware_default_unless_given() -> None:
     rec = Recommender("biased-mf", params={"factors/l2": 0.05},
                       train={"max_epochs": 1, "progress": False}).fit(split.train, split.validation)
     assert rec.hparams_["factors/l2"] == 0.05
+
+
+def test_gmf_and_dlrm_take_their_rating_defaults_only_on_ratings() -> None:
+    # the pairs family (ratings) applies RATING_PAIR_DEFAULTS; the blocks' own defaults stay for
+    # CTR and for the top-N family, where these were not measured
+    from autorec import Recommender
+    from autorec.data import Interactions
+    from autorec.families import ranking_blocks
+    from autorec.models.zoo import RATING_PAIR_DEFAULTS
+    from autorec.splits import make_split
+
+    from planted import planted
+
+    data = Interactions.from_frame(planted(40, 30, seed=2), rating_scale=(1, 5))
+    split = make_split(data, "random-90-10", seed=0)
+    for name, want in RATING_PAIR_DEFAULTS.items():
+        rec = Recommender(name, train={"max_epochs": 1, "progress": False}).fit(split.train, split.validation)
+        assert {k: rec.hparams_[k] for k in want} == want
+        given = {k: (8 if k.endswith("embedding_dim") else 0.0) for k in want}
+        rec = Recommender(name, params=given, train={"max_epochs": 1, "progress": False}).fit(split.train, split.validation)
+        assert {k: rec.hparams_[k] for k in want} == given
+    info = DataInfo(task="ctr", n_users=10, n_items=8, global_mean=0.5)
+    assert make_model("dlrm", "ctr").build(DefaultHP(), info).hp_values["embedding/embedding_dim"] == 16
+    top_n = ranking_blocks.new_module("gmf", {}, 10, 8, seed=0)
+    assert top_n.hp_values["factors/l2"] == 0.0

@@ -15,7 +15,8 @@ import torch
 
 from ..blocks.graph import DataInfo
 from ..hparams import DataDefaultsHP, DefaultHP, FixedHP, PrefixedHP
-from ..models.zoo import MF_DATA_DEFAULTS, ZOO, canonical_name, list_models, make_model, mf_l2_for
+from ..models.zoo import (MF_DATA_DEFAULTS, RATING_PAIR_DEFAULTS, ZOO, canonical_name, list_models, make_model,
+                          mf_l2_for)
 from .base import FittedState, PairTargets, SeenRatings, validate_ratings
 from .fold_in import cannot_fold_in, check_history, minimise
 
@@ -29,13 +30,17 @@ def _spec(name: str, params: Mapping[str, Any] | None = None):
 
 
 def data_defaults(name: str, train) -> dict[str, Any]:
-    """Defaults that depend on the training data (``models.zoo.mf_l2_for``), by block name."""
-    keys = MF_DATA_DEFAULTS.get(canonical_name(name), ())
+    """The rating defaults that differ from the blocks' own, by block name: fixed ones
+    (``models.zoo.RATING_PAIR_DEFAULTS``) and those that depend on the training data
+    (``models.zoo.mf_l2_for``)."""
+    name = canonical_name(name)
+    out = dict(RATING_PAIR_DEFAULTS.get(name, {}))
+    keys = MF_DATA_DEFAULTS.get(name, ())
     if not keys or train is None or len(train) == 0:
-        return {}
+        return out
     per_user = len(train) / max(1, int((train.user_counts() > 0).sum()))
     l2 = mf_l2_for(per_user)
-    return {k: l2 for k in keys}
+    return {**out, **{k: l2 for k in keys}}
 
 
 def _l2_of(module: torch.nn.Module, key: str) -> float:

@@ -86,6 +86,18 @@ def mf_l2_for(ratings_per_user: float) -> float:
 # the factors alone gave 1.0029, on factors and biases 1.0128 (0.1 on both: 1.0595)
 MF_DATA_DEFAULTS = {"mf": ("factors/l2",), "biased-mf": ("factors/l2",)}
 
+# Defaults of pair models on ratings (the pairs family applies them, as it applies the MF L2
+# above; CTR and the top-N family keep the blocks' own).  Chosen by validation grids on
+# ml-latest-small, half its users and 10,000 of its ratings (benchmarks/tune_defaults.py
+# --models gmf,dlrm; docs/training.md), after GMF and DLRM were 0.019 and 0.036 behind their
+# tuned figures on ML-100K:
+# - GMF: per-rating L2 0.1 on the factors and on the head's biases.  Without it GMF overfit in
+#   under ten epochs; L2 0.05-0.1 beat 0 on all three variants (by 0.027, 0.038 and 0.013) and
+#   0.1 was best on average.  Fixed, not scaled with the data as MF's: the grid stopped at 0.1.
+# - DLRM: embeddings of width 4, which beat 8 and 16 on all three variants.
+RATING_PAIR_DEFAULTS = {"gmf": {"factors/l2": 0.1, "rating_head/l2": 0.1},
+                        "dlrm": {"embedding/embedding_dim": 4}}
+
 
 def _mf(task: str, biases: bool = False) -> BlockModel:
     factors = LatentFactor(("user", "item"), name="factors", defaults=_MF_L2)
