@@ -131,6 +131,10 @@ def test_finishing_is_reserved_refit_and_the_ranking_ensemble():
     slow.add_trial(optuna.trial.create_trial(value=0.9, user_attrs={"model": "autoint", "seconds": 225.0,
                                                                      "epochs": 15, "best_epoch": 3}))
     assert finish_seconds(slow, rating_like, SearchSettings(**base, refit_full=True)) == pytest.approx(45.0)
+    # under a time budget a member's refit is reserved only up to 5% of it: with 600 s, the 40 s
+    # and 50 s members are left to the time that remains at the end (the best is always held)
+    assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True, time_budget=600)) == 90.0 + 20 + 30
+    assert finish_seconds(study, rating_like, SearchSettings(**base, refit_full=True, time_budget=2000)) == 230.0
     # best ials (50 s refit) + the best trial of each other model, scored and refit: gf-cf, itemknn, bpr
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=True)) == 50.0 + 2 * (30 + 20 + 90)
     assert finish_seconds(study, Ranking(), SearchSettings(**base, refit_full=False)) == 30 + 20 + 90

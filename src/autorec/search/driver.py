@@ -24,7 +24,7 @@ from ..hparams import OptunaHP
 from ..io import folder_lock, require_kind, to_jsonable
 from ..problems import CrossValidated, Problem
 from ..train import interrupts
-from .budget import REFIT_FULL_FACTOR, Budget
+from .budget import REFIT_FULL_FACTOR, RESERVED_MEMBER_SHARE, Budget, refit_estimate
 from .identity import check_identity, delete_study, study_identity
 from .results import KeptModels, candidates_of, completed, finalize, leaderboard, write_leaderboard
 from .scheduling import FOLD_SCORES, CostAwareModelSampler, ModelwisePruner, fold_cut, raced_out
@@ -251,18 +251,6 @@ def interrupts_check(_study: optuna.Study, _trial) -> None:
     interrupts.check()
 
 
-def refit_estimate(trial) -> float:
-    """What refitting ``trial`` for its best epoch count costs: its seconds up to that epoch.
-    A trial's seconds run on past its best epoch until patience or its time share ends: on
-    ml-latest-small an AutoInt trial ran 225 s to its 15th epoch and was best at the 3rd, and
-    counting all of it for eight candidates stopped a 15-minute search at 495 s."""
-    seconds = float(trial.user_attrs.get("seconds", 0.0))
-    epochs, best = trial.user_attrs.get("epochs"), trial.user_attrs.get("best_epoch")
-    if epochs and best:
-        return seconds * min(1.0, float(best) / float(epochs))
-    return seconds
-
-
 def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettings) -> float:
     """What finishing will cost, reserved at the end of the budget: a refit of the best trial
     (its training time); with ``--refit-full`` a refit of each other rating-ensemble candidate
@@ -283,7 +271,11 @@ def finish_seconds(study: optuna.Study, problem: Problem, settings: SearchSettin
     if not getattr(problem, "rank_ensembles", False):
         if not settings.refit_full:
             return best
-        # the rating ensemble's members are kept models (nothing to score again), each refit
-        return best + sum(refit_estimate(t) for t in candidates_of(ranked, problem, settings)[1:])
+        # the rating ensemble's members are kept models (nothing to score again), each refit;
+        # a member whose refit would take more than RESERVED_MEMBER_SHARE of the budget is not
+        # reserved for (it is refit at the end only if time is left, else kept as trained)
+        cap = RESERVED_MEMBER_SHARE * settings.time_budget if settings.time_budget else float("inf")
+        estimates = (refit_estimate(t) for t in candidates_of(ranked, problem, settings)[1:])
+        return best + sum(e for e in estimates if e <= cap)
     others = [float(t.user_attrs.get("seconds", 0.0)) for t in candidates_of(ranked, problem, settings)[1:]]
     return best + sum(others) * (2 if settings.refit_full else 1)

@@ -25,7 +25,7 @@ from ..plots import plot_importances, plot_leaderboard, plot_optimization_histor
 from ..problems import CrossValidated, Problem
 from ..runs import write_run
 from ..train.engine import History
-from .budget import REFIT_FULL_FACTOR, Budget
+from .budget import REFIT_FULL_FACTOR, Budget, refit_estimate
 from .ensemble import caruana_ensemble, ranking_ensemble
 from .scheduling import FOLD_SCORES
 from .settings import SearchSettings
@@ -417,6 +417,8 @@ def finalize(study: optuna.Study, problem: Problem, settings: SearchSettings, ou
                     return final
                 if budget is not None and budget.spent():
                     return None
+                if offset == 0 and not cv_refit and not room(refit_estimate(members[i])):
+                    return None  # a member the reserve did not hold time for, and none is left
                 return refit_full(problem, members[i], offset)
 
         def room(seconds: float) -> bool:
