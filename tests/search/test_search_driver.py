@@ -69,6 +69,8 @@ def test_search_writes_leaderboard_best_model_and_plots(split, tmp_path):
     assert second.params["biased-mf/factors/l2"] == pytest.approx(data_defaults("biased-mf", sp.train)["factors/l2"])
     assert second.params["biased-mf/factors/l2"] == pytest.approx(0.5)
     assert second.params["train.blocks/lr"] == pytest.approx(1e-3)
+    # rating pair models start at the floor of the shared weight-decay range (CTR: its default)
+    assert second.params["train.blocks/weight_decay"] == pytest.approx(1e-7)
 
 
 def test_a_rating_search_refits_on_train_and_validation_by_default(split, tmp_path):
@@ -287,3 +289,16 @@ def test_the_probes_share_one_allowance_among_the_untried_models():
     assert probe_share(SearchSettings(models=["a"]), [], []) == pytest.approx(0.08)
     with pytest.raises(ConfigError, match="min_probe_share"):
         SearchSettings(models=["mf"], min_probe_share=0.5)
+
+
+def test_a_familys_own_training_default_moves_only_its_start(split):
+    # rating pair models begin the shared "blocks" training range at weight decay 1e-7; CTR
+    # block models keep the range's own default, and the distribution Optuna sees is the same
+    from autorec.search.space import TRAIN_SPACE, defaults_as_params
+
+    data, sp = split
+    rating = defaults_as_params(settings(models=["gmf"]), RatingProblem(data, sp), "gmf")
+    ctr = defaults_as_params(settings(models=["fm"]), CTRProblem(planted_table(300), "random-90-10", seed=0), "fm")
+    assert rating["train.blocks/weight_decay"] == pytest.approx(1e-7)
+    assert ctr["train.blocks/weight_decay"] == pytest.approx(TRAIN_SPACE["blocks"]["weight_decay"].default) == 1e-5
+    assert TRAIN_SPACE["blocks"]["weight_decay"].low == 1e-7

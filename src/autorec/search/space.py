@@ -8,6 +8,7 @@ asked (:class:`~autorec.hparams.OverridesHP`), so they are fixed, not searched.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from typing import Any
 
@@ -130,11 +131,17 @@ def suggest(trial_hp: HyperParameters, settings: SearchSettings, problem: Proble
     hp = OverridesHP(trial_hp, settings.fixed)
     models = list(settings.models)
     model = hp.get("model", Choice(models, models[0])) if len(models) > 1 else models[0]
-    space = train_space_of(problem.family(model), model)
+    family = problem.family(model)
+    space = train_space_of(family, model)
     params = problem.search_params(model, hp)
-    # a user fixes a training setting by the bare name or the scoped one
-    train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{space}/{k}", spec))
+    # a user fixes a training setting by the bare name or the scoped one; a family may move a
+    # setting's default inside the shared range (the warm start and each model's first trial
+    # begin there), which leaves Optuna's distribution, and so the study, unchanged
+    own = getattr(family, "search_train_defaults", {})
+    specs = {k: dataclasses.replace(spec, default=spec.validate(own[k], k)) if k in own else spec
              for k, spec in TRAIN_SPACE[space].items()}
+    train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{space}/{k}", spec))
+             for k, spec in specs.items()}
     # a model whose own patience is shorter keeps it: an exact sweep (iALS) is not a noisy
     # stochastic epoch, and waiting 15 sweeps past its peak only spends the budget
     own = getattr(problem.family(model), "search_patience", lambda _name: None)(model)
