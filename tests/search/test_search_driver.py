@@ -15,6 +15,7 @@ import pytest
 from autorec import load
 from autorec.data import Interactions
 from autorec.errors import ConfigError
+from autorec.hparams import FixedHP
 from autorec.problems import CTRProblem, RatingProblem
 from autorec.search import SearchSettings, parse_duration, run_search
 from autorec.splits import make_split
@@ -291,6 +292,47 @@ def test_the_probes_share_one_allowance_among_the_untried_models():
         SearchSettings(models=["mf"], min_probe_share=0.5)
 
 
+def test_a_later_trial_is_capped_at_a_multiple_of_its_models_price():
+    from types import SimpleNamespace
+
+    from autorec.search.driver import trial_share
+
+    def trial(model, seconds):
+        return SimpleNamespace(user_attrs={"model": model, "seconds": seconds})
+
+    s = SearchSettings(models=["fast", "slow", "new"], time_budget=1000.0, first_trial_share=0.08,
+                       max_trial_share=0.25, trial_price_factor=3.0)
+    done = [trial("fast", 2.0), trial("fast", 4.0), trial("slow", 50.0), trial("slow", 40.0), trial("slow", 60.0)]
+    # measured and cheap: never below a probe's share
+    assert trial_share(s, "fast", done, done) == pytest.approx(0.08)
+    # measured and slow: three times its median of 50 s, not the quarter of the budget
+    assert trial_share(s, "slow", done, done) == pytest.approx(0.15)
+    # a model whose trials run long still stops at max_trial_share
+    long = [trial("slow", 100.0), trial("slow", 120.0)]  # median 110 s: 0.33 of the budget
+    assert trial_share(s, "slow", long, long) == pytest.approx(0.25)
+    # not measured yet: the probe's share (0.3 of probes left, minus what was spent, for one model)
+    assert trial_share(s, "new", done, done) == pytest.approx(0.08)
+    # no budget: only max_trial_share (it matters only with one)
+    assert trial_share(SearchSettings(models=["slow"]), "slow", done, done) == pytest.approx(0.25)
+    with pytest.raises(ConfigError, match="trial_price_factor"):
+        SearchSettings(models=["mf"], trial_price_factor=0.5)
+
+
+def test_a_slow_configuration_is_stopped_at_its_models_price(split, tmp_path):
+    # the second trial of i-autorec runs without an epoch limit: it stops at three times the
+    # first (probe) trial's seconds, well before max_trial_share of the budget
+    data, sp = split
+    s = settings(models=["i-autorec"], n_trials=2, max_epochs=100_000, time_budget=20.0, max_trial_share=0.9,
+                 first_trial_share=0.05, trial_price_factor=3.0, ensemble_size=1)
+    run_search(RatingProblem(data, sp), s, tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    first, second = study.trials[:2]
+    assert first.user_attrs["time_share"] == pytest.approx(0.05)
+    priced = max(0.05, 3.0 * first.user_attrs["seconds"] / 20.0)
+    assert second.user_attrs["time_share"] == pytest.approx(min(0.9, priced), abs=1e-4)
+    assert second.user_attrs.get("timed_out") and second.user_attrs["seconds"] < 0.9 * 20.0 * 0.5
+
+
 def test_a_familys_own_training_default_moves_only_its_start(split):
     # rating pair models begin the shared "blocks" training range at weight decay 1e-7; CTR
     # block models keep the range's own default, and the distribution Optuna sees is the same
@@ -302,3 +344,24 @@ def test_a_familys_own_training_default_moves_only_its_start(split):
     assert rating["train.blocks/weight_decay"] == pytest.approx(1e-7)
     assert ctr["train.blocks/weight_decay"] == pytest.approx(TRAIN_SPACE["blocks"]["weight_decay"].default) == 1e-5
     assert TRAIN_SPACE["blocks"]["weight_decay"].low == 1e-7
+
+
+def test_i_autorecs_search_starts_at_its_presets_width(split):
+    # I-AutoRec's warm start is its preset's 100 units, as `autorec train` is; the other
+    # one-layer presets keep AutoRec's 500, and the range Optuna searches is the same for both
+    from autorec import Recommender
+    from autorec.families.autorec import AutoRecFamily
+    from autorec.models.autorec import AutoRec
+    from autorec.search.space import defaults_as_params
+
+    data, sp = split
+    s = settings(models=["i-autorec", "denoising-autorec"], fixed={})
+    problem = RatingProblem(data, sp)
+    assert defaults_as_params(s, problem, "i-autorec")["i-autorec/hidden_units"] == 100
+    assert defaults_as_params(s, problem, "denoising-autorec")["denoising-autorec/hidden_units"] == 500
+    assert AutoRecFamily().config("i-autorec", {})["hidden"] == (100,)
+    assert AutoRec.hparams["hidden_units"].default == 500 and 100 in AutoRec.hparams["hidden_units"].choices
+    rec = Recommender("i-autorec", train={"max_epochs": 1, "progress": False}).fit(sp.train, sp.validation)
+    assert rec.state_.module.encoder_weight.shape[1] == 100
+    with pytest.raises(ConfigError, match="no hyperparameter"):
+        AutoRec.config_from_hparams(FixedHP({}), defaults={"hiden_units": 100})

@@ -34,6 +34,8 @@ entries (the clean targets).  Noise and dropout use torch's global RNG (seed it 
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Iterator, Mapping
@@ -513,19 +515,24 @@ class AutoRec(nn.Module):
         prefix: str = "autorec",
         fixed: Mapping[str, Any] | None = None,
         side_dim: int = 0,
+        defaults: Mapping[str, Any] | None = None,
     ) -> AutoRecConfig:
         """A config drawn define-by-run from ``source`` (names ``prefix/key``); keys in
-        ``fixed`` are not searched.  Conditional: ``deep_shape`` and ``hidden_activation`` are
-        asked only for deep models, ``noise_level`` only when there is noise."""
+        ``fixed`` are not searched, keys in ``defaults`` are searched over the same range from
+        another default (a preset's own).  Conditional: ``deep_shape`` and ``hidden_activation``
+        are asked only for deep models, ``noise_level`` only when there is noise."""
         fixed = dict(fixed or {})
-        unknown = sorted(set(fixed) - set(cls.hparams))
+        defaults = dict(defaults or {})
+        unknown = sorted((set(fixed) | set(defaults)) - set(cls.hparams))
         if unknown:
             raise ConfigError(f"AutoRec has no hyperparameter(s) {unknown}; known: {sorted(cls.hparams)}")
+        specs = {k: dataclasses.replace(spec, default=spec.validate(defaults[k], f"{prefix}/{k}"))
+                 if k in defaults else spec for k, spec in cls.hparams.items()}
 
         def hp(key: str) -> Any:
             if key in fixed:
-                return cls.hparams[key].validate(fixed[key], f"{prefix}/{key}")
-            return source.get(f"{prefix}/{key}", cls.hparams[key])
+                return specs[key].validate(fixed[key], f"{prefix}/{key}")
+            return source.get(f"{prefix}/{key}", specs[key])
 
         orientation = hp("orientation")
         units = int(hp("hidden_units"))

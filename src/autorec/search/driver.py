@@ -82,6 +82,21 @@ def probe_share(settings: SearchSettings, finished, others) -> float:
     return max(settings.min_probe_share, min(settings.first_trial_share, left / untried))
 
 
+def trial_share(settings: SearchSettings, model: str, finished, others) -> float:
+    """The budget share one trial of ``model`` may take: its probe's (``probe_share``) while
+    the model has no finished trial; after that ``trial_price_factor`` times the model's median
+    trial seconds, within [``first_trial_share``, ``max_trial_share``].  The cost-aware draw
+    priced the trial at that median, so a configuration far slower than its model's usual
+    one is stopped (with its best epoch) before it spends what the draw did not pay for."""
+    seconds = [float(t.user_attrs.get("seconds", 0.0)) for t in finished if t.user_attrs.get("model") == model]
+    if not seconds:
+        return probe_share(settings, finished, others)  # its probe: the search learns its cost first
+    if not settings.time_budget:
+        return settings.max_trial_share
+    priced = settings.trial_price_factor * float(np.median(seconds)) / settings.time_budget
+    return min(settings.max_trial_share, max(settings.first_trial_share, priced))
+
+
 def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial, budget: Budget) -> dict:
     if settings.new_study:
         delete_study(settings.storage, settings.study_name, out)
@@ -149,14 +164,14 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
         # a trial ends at the trials' deadline, or at its own limit (--trial-timeout, else a
-        # share of the budget: one slow model cannot eat the whole search)
+        # share of the budget priced on the model's trials so far: one slow model, or one slow
+        # configuration of it, cannot eat the whole search)
         budget_end = trials_deadline()
-        share = settings.max_trial_share
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         finished = [t for t in others if t.state in (optuna.trial.TrialState.COMPLETE,
                                                      optuna.trial.TrialState.PRUNED)]
-        if not any(t.user_attrs.get("model") == model for t in finished):
-            share = probe_share(settings, finished, others)  # its probe: the search learns its cost first
+        share = trial_share(settings, model, finished, others)
+        trial.set_user_attr("time_share", round(share, 4))
         cap = settings.trial_timeout or (share * budget.seconds if budget.seconds else None)
         own_end = None if cap is None else time.monotonic() + cap
         deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)

@@ -50,6 +50,12 @@ class SearchSettings:
     # min_probe_share each): on Gowalla six slow probes at 8% each took half of an hour
     probe_share: float = 0.3
     min_probe_share: float = 0.02
+    # a later trial of a model the search has measured may take at most this many times the
+    # model's median trial so far (the price the cost-aware draw paid for it), but never less
+    # than a probe's first_trial_share and never more than max_trial_share: on ML-100K u1 one
+    # xDeepFM trial of 857 s, after a probe of 130 s, took a quarter of an hour's search
+    # (docs/search.md, "Per-trial cap")
+    trial_price_factor: float = 3.0
     # score configurations by K-fold cross-validation on train + validation: an int K, None or
     # 0 for the plain validation part, "auto" for 5 folds when that part is small (see space.py)
     cv: int | str | None = "auto"
@@ -166,6 +172,9 @@ class SearchSettings:
              f"first_trial_share must be in (0, 1], got {self.first_trial_share!r}")
         need(isinstance(self.probe_share, (int, float)) and 0 < self.probe_share <= 1,
              f"probe_share must be in (0, 1], got {self.probe_share!r}")
+        need(isinstance(self.trial_price_factor, (int, float)) and not isinstance(self.trial_price_factor, bool)
+             and self.trial_price_factor >= 1,
+             f"trial_price_factor must be a number >= 1, got {self.trial_price_factor!r}")
         need(isinstance(self.min_probe_share, (int, float)) and 0 < self.min_probe_share <= self.first_trial_share,
              f"min_probe_share must be in (0, first_trial_share], got {self.min_probe_share!r}")
         need(len(list(self.models)) >= 1, "no models to search")
