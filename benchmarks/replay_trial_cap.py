@@ -1,0 +1,42 @@
+"""Replays the per-trial cap priced on a model's own trials (SearchSettings.trial_price_factor)
+over the leaderboards of past single-worker searches: for each trial, the cap it would have had
+(factor x the median seconds of its model's earlier finished trials, within the probe's 8% and
+the 25% of max_trial_share; a model's first trial keeps the probe's cap), the seconds a trial
+past it would have given back, and whether that trial was in the result (best or ensemble).
+A single worker runs its trials one after the other, so a lower number finished first.  Reads
+only leaderboards; trains nothing.
+
+    python benchmarks/replay_trial_cap.py 3 > benchmarks/results/trial_cap_replay.txt
+"""
+import json, sys
+from pathlib import Path
+import numpy as np, pandas as pd
+FACTOR = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+dirs = {"1h": ["vs_peers_1h/ml-100k_u1_0_search", "vs_peers_1h_diverse/ml-100k_random-90-10_0_search",
+               "vs_peers_1h_diverse/ml-100k_u1_0_search", "vs_peers_1h_refit/ml-100k_u1_0_search", "search_rating_ml-100k_1h"],
+        "15m": ["vs_peers/ml-100k_random-90-10_1_search", "vs_peers/ml-100k_random-90-10_2_search", "vs_peers/ml-100k_u1_0_search",
+                "vs_peers/ml-latest-small_random-90-10_0_search", "vs_peers_2026-12-04/ml-100k_u1_0_search",
+                "vs_peers_2026-12-04/ml-latest-small_at_10000_search", "vs_peers_refit/ml-100k_random-90-10_1_search",
+                "vs_peers_refit/ml-100k_random-90-10_2_search", "vs_peers_refit/ml-latest-small_random-90-10_0_search"]}
+root = Path("benchmarks/results")
+extra = [("1h", root / "vs_peers_1h_2026-12-07/ml-100k_u1_0_search")]
+for budget_name, paths in list(dirs.items()):
+    for p in paths:
+        extra.append((budget_name, root / p))
+for budget_name, d in extra:
+    B = 3600 if budget_name == "1h" else 900
+    lb = pd.read_csv(d / "leaderboard.csv").sort_values("trial")
+    m = json.loads((d / "metrics.json").read_text())
+    members = set((m.get("ensemble") or {}).get("members", [])) | {m.get("best_trial")}
+    seen, saved, cut = {}, 0.0, []
+    for _, r in lb.iterrows():
+        prior = seen.get(r.model, [])
+        if prior and r.state in ("COMPLETE", "PRUNED"):
+            cap = min(0.25 * B, max(FACTOR * float(np.median(prior)), 0.08 * B))
+            if r.seconds > cap:
+                saved += r.seconds - cap
+                cut.append((int(r.trial), r.model, round(r.seconds), round(cap), int(r.trial) in members))
+        if r.state in ("COMPLETE", "PRUNED"):
+            seen.setdefault(r.model, []).append(float(r.seconds))
+    total = lb.seconds.sum()
+    print(f"{str(d)[-60:]:60s} trials {len(lb):3d} trial-seconds {total:6.0f} saved {saved:5.0f} ({saved/total:.1%}) cut {cut}")
