@@ -8,35 +8,46 @@ only leaderboards; trains nothing.
 
     python benchmarks/replay_trial_cap.py 3 > benchmarks/results/trial_cap_replay.txt
 """
-import json, sys
+
+import json
+import sys
 from pathlib import Path
-import numpy as np, pandas as pd
+from types import SimpleNamespace
+
+import pandas as pd
+
+from autorec.search import SearchSettings
+from autorec.search.driver import trial_share
+
 FACTOR = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
-dirs = {"1h": ["vs_peers_1h/ml-100k_u1_0_search", "vs_peers_1h_diverse/ml-100k_random-90-10_0_search",
-               "vs_peers_1h_diverse/ml-100k_u1_0_search", "vs_peers_1h_refit/ml-100k_u1_0_search", "search_rating_ml-100k_1h"],
-        "15m": ["vs_peers/ml-100k_random-90-10_1_search", "vs_peers/ml-100k_random-90-10_2_search", "vs_peers/ml-100k_u1_0_search",
-                "vs_peers/ml-latest-small_random-90-10_0_search", "vs_peers_2026-12-04/ml-100k_u1_0_search",
-                "vs_peers_2026-12-04/ml-latest-small_at_10000_search", "vs_peers_refit/ml-100k_random-90-10_1_search",
-                "vs_peers_refit/ml-100k_random-90-10_2_search", "vs_peers_refit/ml-latest-small_random-90-10_0_search"]}
-root = Path("benchmarks/results")
-extra = [("1h", root / "vs_peers_1h_2026-12-07/ml-100k_u1_0_search")]
-for budget_name, paths in list(dirs.items()):
-    for p in paths:
-        extra.append((budget_name, root / p))
-for budget_name, d in extra:
-    B = 3600 if budget_name == "1h" else 900
-    lb = pd.read_csv(d / "leaderboard.csv").sort_values("trial")
-    m = json.loads((d / "metrics.json").read_text())
-    members = set((m.get("ensemble") or {}).get("members", [])) | {m.get("best_trial")}
-    seen, saved, cut = {}, 0.0, []
-    for _, r in lb.iterrows():
-        prior = seen.get(r.model, [])
-        if prior and r.state in ("COMPLETE", "PRUNED"):
-            cap = min(0.25 * B, max(FACTOR * float(np.median(prior)), 0.08 * B))
-            if r.seconds > cap:
-                saved += r.seconds - cap
-                cut.append((int(r.trial), r.model, round(r.seconds), round(cap), int(r.trial) in members))
-        if r.state in ("COMPLETE", "PRUNED"):
-            seen.setdefault(r.model, []).append(float(r.seconds))
-    total = lb.seconds.sum()
-    print(f"{str(d)[-60:]:60s} trials {len(lb):3d} trial-seconds {total:6.0f} saved {saved:5.0f} ({saved/total:.1%}) cut {cut}")
+ROOT = Path(__file__).resolve().parent / "results"
+SEARCHES = {3600: ["vs_peers_1h_2026-12-07/ml-100k_u1_0_search", "vs_peers_1h/ml-100k_u1_0_search",
+                   "vs_peers_1h_diverse/ml-100k_random-90-10_0_search", "vs_peers_1h_diverse/ml-100k_u1_0_search",
+                   "vs_peers_1h_refit/ml-100k_u1_0_search", "search_rating_ml-100k_1h"],
+            900: ["vs_peers/ml-100k_random-90-10_1_search", "vs_peers/ml-100k_random-90-10_2_search",
+                  "vs_peers/ml-100k_u1_0_search", "vs_peers/ml-latest-small_random-90-10_0_search",
+                  "vs_peers_2026-12-04/ml-100k_u1_0_search", "vs_peers_2026-12-04/ml-latest-small_at_10000_search",
+                  "vs_peers_refit/ml-100k_random-90-10_1_search", "vs_peers_refit/ml-100k_random-90-10_2_search",
+                  "vs_peers_refit/ml-latest-small_random-90-10_0_search"]}
+
+for budget, names in SEARCHES.items():
+    for name in names:
+        d = ROOT / name
+        lb = pd.read_csv(d / "leaderboard.csv").sort_values("trial")
+        settings = SearchSettings(models=sorted(set(lb.model)), time_budget=float(budget), trial_price_factor=FACTOR)
+        m = json.loads((d / "metrics.json").read_text())
+        members = set((m.get("ensemble") or {}).get("members", [])) | {m.get("best_trial")}
+        finished, saved, cut = [], 0.0, []
+        for _, r in lb.iterrows():
+            if r.state not in ("COMPLETE", "PRUNED"):
+                continue
+            # a model's first trial keeps the probe's cap, which this replay leaves alone
+            if any(t.user_attrs["model"] == r.model for t in finished):
+                cap = trial_share(settings, r.model, finished, finished) * budget
+                if r.seconds > cap:
+                    saved += r.seconds - cap
+                    cut.append((int(r.trial), r.model, round(r.seconds), round(cap), int(r.trial) in members))
+            finished.append(SimpleNamespace(user_attrs={"model": r.model, "seconds": float(r.seconds)}))
+        total = lb.seconds.sum()
+        print(f"{('benchmarks/results/' + name)[-60:]:60s} trials {len(lb):3d} trial-seconds {total:6.0f} "
+              f"saved {saved:5.0f} ({saved / total:.1%}) cut {cut}")

@@ -80,15 +80,17 @@ GRIDS = {
     "i-autorec-width": ((), [{"hidden": (h,), "l2": lam} for h in (100, 500) for lam in (30.0, 100.0, 300.0)]),
     "denoising-autorec": ((), [{"hidden": (h,), "noise_level": q, "l2": lam} for h in (100, 500)
                                for q in (0.2, 0.45) for lam in (50.0, 300.0)]),
-    # FM's learning rate with its width: its best one-hour ML-100K trial ran at lr 0.022 with
-    # width 4, against the block models' lr 2e-3 and FM's width 16
     # the width alone at the default noise and lambda (the grid above, cut to what one width
     # check needs)
     "denoising-width": ((), [{"hidden": (h,)} for h in (100, 500)]),
+    # FM's learning rate with its width: its best one-hour ML-100K trial ran at lr 0.022 with
+    # width 4, against the block models' lr 2e-3 and FM's width 16
     "fm-lr": ((), [{"train.lr": lr, "embedding/embedding_dim": d} for lr in (2e-3, 1e-2, 2e-2)
                    for d in (4, 16)]),
 }
-MODEL_OF = {"deepfm-lr": "deepfm", "i-autorec-shape": "i-autorec", "i-autorec-width": "i-autorec", "denoising-width": "denoising-autorec", "fm-lr": "fm"}  # a second grid over the same model
+# grids whose name is not their model's
+MODEL_OF = {"deepfm-lr": "deepfm", "i-autorec-shape": "i-autorec", "i-autorec-width": "i-autorec",
+            "denoising-width": "denoising-autorec", "fm-lr": "fm"}
 
 
 def _draws(data, seed: int) -> tuple[np.ndarray, np.ndarray]:

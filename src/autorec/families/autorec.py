@@ -57,10 +57,12 @@ AUTOREC_SEARCH_FIXED: dict[str, dict[str, Any]] = {
 }
 
 # Where a preset's search starts (its warm-start trial) differs from AutoRec.hparams' default;
-# the searched range is the same.  I-AutoRec starts at its preset's width, so that the search's
-# first trial and `autorec train` agree.
+# the searched range is the same.  A one-layer preset with its own width (I-AutoRec's 100) starts
+# there, so that the search's first trial and `autorec train` agree.
 AUTOREC_SEARCH_DEFAULTS: dict[str, dict[str, Any]] = {
-    "i-autorec": {"hidden_units": 100},
+    name: {"hidden_units": preset["hidden"][0]}
+    for name, preset in AUTOREC_PRESETS.items()
+    if len(preset.get("hidden", ())) == 1 and AUTOREC_SEARCH_FIXED.get(name, {}).get("depth") == 1
 }
 
 # Training defaults (the paper: full-batch RProp; Adam with mini-batches is faster here), the

@@ -34,10 +34,8 @@ entries (the clean targets).  Noise and dropout use torch's global RNG (seed it 
 
 from __future__ import annotations
 
-import dataclasses
-
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -526,7 +524,7 @@ class AutoRec(nn.Module):
         unknown = sorted((set(fixed) | set(defaults)) - set(cls.hparams))
         if unknown:
             raise ConfigError(f"AutoRec has no hyperparameter(s) {unknown}; known: {sorted(cls.hparams)}")
-        specs = {k: dataclasses.replace(spec, default=spec.validate(defaults[k], f"{prefix}/{k}"))
+        specs = {k: replace(spec, default=spec.validate(defaults[k], f"{prefix}/{k}"))
                  if k in defaults else spec for k, spec in cls.hparams.items()}
 
         def hp(key: str) -> Any:
