@@ -170,9 +170,14 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         others = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         finished = [t for t in others if t.state in (optuna.trial.TrialState.COMPLETE,
                                                      optuna.trial.TrialState.PRUNED)]
-        share = trial_share(settings, model, finished, others)
-        trial.set_user_attr("time_share", round(share, 4))
-        cap = settings.trial_timeout or (share * budget.seconds if budget.seconds else None)
+        if settings.trial_timeout:  # the user's own limit replaces the priced share
+            cap = settings.trial_timeout
+        else:
+            share = trial_share(settings, model, finished, others)
+            trial.set_user_attr("time_share", round(share, 4))
+            cap = share * budget.seconds if budget.seconds else None
+        if cap is not None:
+            trial.set_user_attr("time_limit", round(cap, 3))
         own_end = None if cap is None else time.monotonic() + cap
         deadline = min((d for d in (budget_end, own_end) if d is not None), default=None)
         fit_options = {}
