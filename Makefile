@@ -25,8 +25,10 @@ install-test: $(VENV)/.installed-test
 demo: $(VENV)/.installed
 	$(BIN)/autorec demo --out $(DEMO_OUT)
 
+# one worker per core, at most 4 (each worker's torch takes the cores left free: src/autorec/train/threads.py);
+# work stealing, because a few subprocess tests take half a minute each
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist worksteal
 
 bench: $(VENV)/.installed-test
 	$(PIP) -e '.[bench]'

@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from autorec.cli import datasets as datasets_cli
 from autorec.cli.datasets import app
 from autorec.errors import ConfigError
 
@@ -20,7 +22,9 @@ runner = CliRunner()
 def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOREC_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("AUTOREC_DATA_DIR", raising=False)
-    monkeypatch.setenv("COLUMNS", "250")  # rich wraps to the terminal width
+    # rich wraps tables to the console's width, which it fixes when the console is made (under
+    # pytest-xdist a worker's COLUMNS is 80 by then): a wide console of the module's own
+    monkeypatch.setattr(datasets_cli, "console", Console(width=250))
 
 
 def test_list_shows_every_dataset_and_where_it_is():
