@@ -487,5 +487,10 @@ def test_gmf_and_dlrm_take_their_rating_defaults_only_on_ratings() -> None:
         assert {k: rec.hparams_[k] for k in want} == given
     info = DataInfo(task="ctr", n_users=10, n_items=8, global_mean=0.5)
     assert make_model("dlrm", "ctr").build(DefaultHP(), info).hp_values["embedding/embedding_dim"] == 16
+    # FM's own learning rate on ratings (RATING_PAIR_TRAIN_DEFAULTS); a given one wins
+    one = {"max_epochs": 1, "progress": False}
+    assert Recommender("fm", train=one).fit(split.train, split.validation).train_config_.lr == 1e-2
+    assert Recommender("fm", train={**one, "lr": 3e-3}).fit(split.train, split.validation).train_config_.lr == 3e-3
+    assert Recommender("gmf", train=one).fit(split.train, split.validation).train_config_.lr == 2e-3
     top_n = ranking_blocks.new_module("gmf", {}, 10, 8, seed=0)
     assert top_n.hp_values["factors/l2"] == 0.0

@@ -360,6 +360,10 @@ def test_a_familys_own_training_default_moves_only_its_start(split):
     assert rating["train.blocks/weight_decay"] == pytest.approx(1e-7)
     assert ctr["train.blocks/weight_decay"] == pytest.approx(TRAIN_SPACE["blocks"]["weight_decay"].default) == 1e-5
     assert TRAIN_SPACE["blocks"]["weight_decay"].low == 1e-7
+    # a model's own training default (FM's lr on ratings) moves its start alone
+    fm = defaults_as_params(settings(models=["fm"]), RatingProblem(data, sp), "fm")
+    assert fm["train.blocks/lr"] == pytest.approx(1e-2) and fm["train.blocks/weight_decay"] == pytest.approx(1e-7)
+    assert rating["train.blocks/lr"] == ctr["train.blocks/lr"] == TRAIN_SPACE["blocks"]["lr"].default
 
 
 def test_i_autorecs_search_starts_at_its_presets_width(split):

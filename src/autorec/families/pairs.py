@@ -22,6 +22,11 @@ from .fold_in import cannot_fold_in, check_history, minimise
 
 BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "weight_decay": 0.0,
                         "max_epochs": 100, "patience": 5}
+# training defaults of one rating pair model that differ from the blocks' own, for `autorec
+# train` and the search's first trial of it.  FM at lr 1e-2: better than 2e-3 on each of the
+# four ml-latest-small tuning variants by 0.003-0.010 validation RMSE, and the best mean of the
+# lr x width grid (benchmarks/tune_defaults.py --models fm-lr; docs/training.md)
+RATING_PAIR_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {"fm": {"lr": 1e-2}}
 
 
 def _spec(name: str, params: Mapping[str, Any] | None = None):
@@ -104,7 +109,12 @@ class PairBlockFamily(SeenRatings):
         return f"{ZOO[name].summary} ({ZOO[name].reference})"
 
     def train_defaults(self, name: str) -> dict:
-        return dict(BLOCK_TRAIN_DEFAULTS)
+        return {**BLOCK_TRAIN_DEFAULTS, **RATING_PAIR_TRAIN_DEFAULTS.get(canonical_name(name), {})}
+
+    def search_train_defaults_for(self, name: str) -> dict:
+        """Where the search's shared training range starts for ``name``: the family's start,
+        and the model's own training defaults where the range has them."""
+        return {**self.search_train_defaults, **RATING_PAIR_TRAIN_DEFAULTS.get(canonical_name(name), {})}
 
     def search_names(self, name: str) -> set[str]:
         """Every hyperparameter name ``search_params`` may ask for (some only conditionally)."""
