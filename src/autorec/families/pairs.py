@@ -29,6 +29,10 @@ BLOCK_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 2e-3, "batch_size": 1024, "we
 RATING_PAIR_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {"fm": {"lr": 1e-2}}
 
 
+def _own_train_defaults(name: str) -> dict[str, Any]:
+    return RATING_PAIR_TRAIN_DEFAULTS.get(canonical_name(name), {})
+
+
 def _spec(name: str, params: Mapping[str, Any] | None = None):
     # make_model validates the keys: scoped ("deep/units") or bare ("embedding_dim": every block)
     return make_model(name, "rating", **dict(params or {}))
@@ -109,12 +113,12 @@ class PairBlockFamily(SeenRatings):
         return f"{ZOO[name].summary} ({ZOO[name].reference})"
 
     def train_defaults(self, name: str) -> dict:
-        return {**BLOCK_TRAIN_DEFAULTS, **RATING_PAIR_TRAIN_DEFAULTS.get(canonical_name(name), {})}
+        return {**BLOCK_TRAIN_DEFAULTS, **_own_train_defaults(name)}
 
     def search_train_defaults_for(self, name: str) -> dict:
         """Where the search's shared training range starts for ``name``: the family's start,
         and the model's own training defaults where the range has them."""
-        return {**self.search_train_defaults, **RATING_PAIR_TRAIN_DEFAULTS.get(canonical_name(name), {})}
+        return {**self.search_train_defaults, **_own_train_defaults(name)}
 
     def search_names(self, name: str) -> set[str]:
         """Every hyperparameter name ``search_params`` may ask for (some only conditionally)."""

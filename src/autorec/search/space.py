@@ -137,8 +137,7 @@ def suggest(trial_hp: HyperParameters, settings: SearchSettings, problem: Proble
     # a user fixes a training setting by the bare name or the scoped one; a family may move a
     # setting's default inside the shared range (the warm start and each model's first trial
     # begin there), which leaves Optuna's distribution, and so the study, unchanged
-    per_model = getattr(family, "search_train_defaults_for", None)
-    own = per_model(model) if per_model is not None else getattr(family, "search_train_defaults", {})
+    own = getattr(family, "search_train_defaults_for", lambda _name: {})(model)
     specs = {k: dataclasses.replace(spec, default=spec.validate(own[k], k)) if k in own else spec
              for k, spec in TRAIN_SPACE[space].items()}
     train = {k: (hp.get(k, spec) if k in settings.fixed else hp.get(f"train.{space}/{k}", spec))
