@@ -85,7 +85,7 @@ def probe_share(settings: SearchSettings, finished, others) -> float:
 def trial_share(settings: SearchSettings, model: str, finished, others) -> float:
     """The budget share one trial of ``model`` may take: its probe's (``probe_share``) while
     the model has no finished trial; after that ``trial_price_factor`` times the model's median
-    trial seconds, within [``first_trial_share``, ``max_trial_share``].  The cost-aware draw
+    trial seconds, within [``min_trial_share``, ``max_trial_share``].  The cost-aware draw
     priced the trial at that median, so a configuration far slower than its model's usual
     one is stopped (with its best epoch) before it spends what the draw did not pay for."""
     seconds = [float(t.user_attrs.get("seconds", 0.0)) for t in finished if t.user_attrs.get("model") == model]
@@ -94,7 +94,7 @@ def trial_share(settings: SearchSettings, model: str, finished, others) -> float
     if not settings.time_budget:
         return settings.max_trial_share
     priced = settings.trial_price_factor * float(np.median(seconds)) / settings.time_budget
-    return min(settings.max_trial_share, max(settings.first_trial_share, priced))
+    return min(settings.max_trial_share, max(settings.min_trial_share, priced))
 
 
 def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial, budget: Budget) -> dict:

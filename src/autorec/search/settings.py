@@ -52,10 +52,16 @@ class SearchSettings:
     min_probe_share: float = 0.02
     # a later trial of a model the search has measured may take at most this many times the
     # model's median trial so far (the price the cost-aware draw paid for it), but never less
-    # than a probe's first_trial_share and never more than max_trial_share: on ML-100K u1 one
-    # xDeepFM trial of 857 s, after a probe of 130 s, took a quarter of an hour's search
-    # (docs/search.md, "Per-trial cap")
+    # than min_trial_share and never more than max_trial_share: on ML-100K u1 one xDeepFM trial
+    # of 857 s, after a probe of 130 s, took a quarter of an hour's search (docs/search.md,
+    # "Per-trial cap")
     trial_price_factor: float = 3.0
+    # the floor, so that a model whose first trials were quick may still try a larger
+    # configuration: 4% (144 s an hour, 36 s in 15 minutes), half the probe's 8%, which decided
+    # instead of the price in a one-hour u1 search (a NeuMF and an FM trial ran to 288 s, 10 and
+    # 16 times their models' medians); chosen by replaying past searches' leaderboards
+    # (benchmarks/replay_trial_cap.py, docs/search.md "Per-trial cap")
+    min_trial_share: float = 0.04
     # score configurations by K-fold cross-validation on train + validation: an int K, None or
     # 0 for the plain validation part, "auto" for 5 folds when that part is small (see space.py)
     cv: int | str | None = "auto"
@@ -175,6 +181,9 @@ class SearchSettings:
         need(isinstance(self.trial_price_factor, (int, float)) and not isinstance(self.trial_price_factor, bool)
              and self.trial_price_factor >= 1,
              f"trial_price_factor must be a number >= 1, got {self.trial_price_factor!r}")
+        need(isinstance(self.min_trial_share, (int, float)) and not isinstance(self.min_trial_share, bool)
+             and 0 < self.min_trial_share <= self.max_trial_share,
+             f"min_trial_share must be in (0, max_trial_share], got {self.min_trial_share!r}")
         need(isinstance(self.min_probe_share, (int, float)) and 0 < self.min_probe_share <= self.first_trial_share,
              f"min_probe_share must be in (0, first_trial_share], got {self.min_probe_share!r}")
         need(len(list(self.models)) >= 1, "no models to search")
