@@ -372,21 +372,42 @@ def test_a_familys_own_training_default_moves_only_its_start(split):
 
 
 def test_i_autorecs_search_starts_at_its_presets_width(split):
-    # I-AutoRec's warm start is its preset's 100 units, as `autorec train` is; the other
-    # one-layer presets keep AutoRec's 500, and the range Optuna searches is the same for both
+    # I-AutoRec's warm start is its preset's 100 units, as `autorec train` is; U-AutoRec keeps
+    # AutoRec's 500, and the range Optuna searches is the same for both
     from autorec import Recommender
     from autorec.families.autorec import AutoRecFamily
     from autorec.models.autorec import AutoRec
     from autorec.search.space import defaults_as_params
 
     data, sp = split
-    s = settings(models=["i-autorec", "denoising-autorec"], fixed={})
+    s = settings(models=["i-autorec", "u-autorec"], fixed={})
     problem = RatingProblem(data, sp)
     assert defaults_as_params(s, problem, "i-autorec")["i-autorec/hidden_units"] == 100
-    assert defaults_as_params(s, problem, "denoising-autorec")["denoising-autorec/hidden_units"] == 500
+    assert defaults_as_params(s, problem, "u-autorec")["u-autorec/hidden_units"] == 500
     assert AutoRecFamily().config("i-autorec", {})["hidden"] == (100,)
     assert AutoRec.hparams["hidden_units"].default == 500 and 100 in AutoRec.hparams["hidden_units"].choices
     rec = Recommender("i-autorec", train={"max_epochs": 1, "progress": False}).fit(sp.train, sp.validation)
     assert rec.state_.module.encoder_weight.shape[1] == 100
     with pytest.raises(ConfigError, match="no hyperparameter"):
         AutoRec.config_from_hparams(FixedHP({}), defaults={"hiden_units": 100})
+
+
+def test_denoising_autorec_starts_at_its_own_width_noise_and_lambda(split):
+    # `autorec train` and the search's first denoising trial agree: 100 units, 45% of the
+    # inputs dropped, lambda 50; I-AutoRec's lambda stays 300 in both
+    from autorec import Recommender
+    from autorec.search.space import defaults_as_params
+
+    data, sp = split
+    s = settings(models=["i-autorec", "denoising-autorec"], fixed={})
+    problem = RatingProblem(data, sp)
+    den = defaults_as_params(s, problem, "denoising-autorec")
+    assert den["denoising-autorec/hidden_units"] == 100
+    assert den["denoising-autorec/noise_level"] == pytest.approx(0.45)
+    assert den["train.autorec/l2"] == pytest.approx(50.0)
+    assert defaults_as_params(s, problem, "i-autorec")["train.autorec/l2"] == pytest.approx(300.0)
+    rec = Recommender("denoising-autorec", train={"max_epochs": 1, "progress": False}).fit(sp.train, sp.validation)
+    assert rec.train_config_.l2 == 50.0 and rec.state_.module.encoder_weight.shape[1] == 100
+    assert rec.state_.module.config.noise_level == pytest.approx(0.45)
+    assert Recommender("i-autorec", train={"max_epochs": 1, "progress": False}).fit(
+        sp.train, sp.validation).train_config_.l2 == 300.0
