@@ -149,6 +149,49 @@ def test_with_tpe_the_other_parameters_are_still_the_tuners() -> None:
     assert {trial_model(t) for t in study.trials} == {"quad", "abs"}
 
 
+@pytest.mark.parametrize("tuner", ["tpe", "gp"])
+def test_a_models_probe_runs_at_its_defaults_and_later_trials_are_the_tuners(tuner: str) -> None:
+    # "lr" is shared by both models, so after the first trials it is in TPE's relative space:
+    # the probe of the model tried second must still take its defaults, not the relative draw
+    defaults = {"quad": {"model": "quad", "quad/x": 2.5, "lr": 0.01}, "abs": {"model": "abs", "abs/x": -1.5, "lr": 0.02}}
+    base = (optuna.samplers.TPESampler(seed=0, multivariate=True, group=True, n_startup_trials=1) if tuner == "tpe"
+            else optuna.samplers.GPSampler(seed=0, n_startup_trials=1))
+    sampler = CostAwareModelSampler(base, seed=0, probe_params=lambda m: defaults[m])
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        model = trial.suggest_categorical("model", ["quad", "abs", "third"])
+        x = trial.suggest_float(f"{model}/x", -3, 3)
+        lr = trial.suggest_float("lr", 1e-3, 1e-1, log=True)
+        trial.set_user_attr("seconds", 1.0)
+        return x * x + lr
+
+    # the third model has no defaults on record: its probe is the tuner's draw (a KeyError
+    # from probe_params would fail the trial, so give it an empty mapping)
+    defaults["third"] = {}
+    study.optimize(objective, n_trials=12)
+    probes = {}
+    for t in study.trials:
+        probes.setdefault(trial_model(t), t)
+    assert set(probes) == {"quad", "abs", "third"}
+    for model in ("quad", "abs"):
+        first = probes[model]
+        assert first.params[f"{model}/x"] == defaults[model][f"{model}/x"] and first.params["lr"] == defaults[model]["lr"]
+        assert first.user_attrs["probe_at_defaults"] is True
+    later = [t for t in study.trials if t.number > max(p.number for p in probes.values())]
+    assert later and all("probe_at_defaults" not in t.user_attrs for t in later)
+    # the tuner draws again after the probes: not every later trial repeats its model's defaults
+    assert any(t.params[f"{trial_model(t)}/x"] not in (2.5, -1.5) for t in later)
+
+
+def test_without_probe_params_the_probe_is_the_tuners_draw() -> None:
+    study = optuna.create_study(sampler=CostAwareModelSampler(optuna.samplers.RandomSampler(seed=0), seed=0))
+    trial = study.ask()
+    trial.suggest_categorical("model", ["a", "b"])
+    trial.suggest_float("a/x", -3, 3)
+    assert "probe_at_defaults" not in study.trials[0].user_attrs
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0.5, 1.5), min_size=1, max_size=8), st.floats(0.5, 1.5), st.floats(0.001, 0.5),
        st.floats(0.0, 0.3))

@@ -411,3 +411,24 @@ def test_denoising_autorec_starts_at_its_own_width_noise_and_lambda(split):
     assert rec.state_.module.config.noise_level == pytest.approx(0.45)
     assert Recommender("i-autorec", train={"max_epochs": 1, "progress": False}).fit(
         sp.train, sp.validation).train_config_.l2 == 300.0
+
+
+def test_a_models_first_trial_outside_the_warm_start_runs_at_its_defaults(split, tmp_path):
+    # denoising AutoRec is not in the warm start: its first trial is the cost-aware draw's
+    # probe, and it trains the same configuration as `autorec train --model denoising-autorec`
+    from autorec.search.space import defaults_as_params
+
+    data, sp = split
+    s = settings(models=["i-autorec", "biased-mf", "denoising-autorec"], tuner="tpe", n_trials=4,
+                 warm_start=["biased-mf"], fixed={}, max_epochs=2)
+    problem = RatingProblem(data, sp)
+    run_search(problem, s, tmp_path)
+    study = optuna.load_study(study_name="autorec", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    first = next(t for t in study.trials if t.user_attrs["model"] == "denoising-autorec")
+    assert first.user_attrs["model_choice"]["reason"] == "first trial of this model"
+    assert first.user_attrs["probe_at_defaults"] is True
+    assert first.params == defaults_as_params(s, problem, "denoising-autorec")
+    assert first.user_attrs["params"]["noise_level"] == pytest.approx(0.45)
+    assert first.user_attrs["train"]["l2"] == pytest.approx(50.0)
+    # the warm start's own trials are enqueued, not probes
+    assert not any(t.user_attrs.get("probe_at_defaults") for t in study.trials[:2])

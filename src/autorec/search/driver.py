@@ -111,7 +111,8 @@ def _run_locked(problem: Problem, settings: SearchSettings, out: Path, on_trial,
         tiers = {m: getattr(problem.family(m), "cost_tier", lambda name: 0)(m) for m in settings.models}
         fixed = [m for m in settings.models if not problem.family(m).search_names(m)
                  and train_space_of(problem.family(m), m) == "none"]
-        sampler = CostAwareModelSampler(sampler, seed=settings.seed, time_left=time_left, tiers=tiers, fixed=fixed)
+        sampler = CostAwareModelSampler(sampler, seed=settings.seed, time_left=time_left, tiers=tiers, fixed=fixed,
+                                        probe_params=lambda model: defaults_as_params(settings, problem, model))
 
     def one_pruner() -> optuna.pruners.BasePruner:
         return make_pruner(settings.pruner, min_resource=settings.pruner_min_epochs,
