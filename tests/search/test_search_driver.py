@@ -394,7 +394,8 @@ def test_i_autorecs_search_starts_at_its_presets_width(split):
 
 def test_denoising_autorec_starts_at_its_own_width_noise_and_lambda(split):
     # `autorec train` and the search's first denoising trial agree: 100 units, 45% of the
-    # inputs dropped, lambda 50; I-AutoRec's lambda stays 300 in both
+    # inputs dropped, lambda 50; I-AutoRec's: 20% of its code dropped and lambda 100; the other
+    # presets keep lambda 300
     from autorec import Recommender
     from autorec.search.space import defaults_as_params
 
@@ -405,12 +406,14 @@ def test_denoising_autorec_starts_at_its_own_width_noise_and_lambda(split):
     assert den["denoising-autorec/hidden_units"] == 100
     assert den["denoising-autorec/noise_level"] == pytest.approx(0.45)
     assert den["train.autorec/l2"] == pytest.approx(50.0)
-    assert defaults_as_params(s, problem, "i-autorec")["train.autorec/l2"] == pytest.approx(300.0)
+    iar = defaults_as_params(s, problem, "i-autorec")
+    assert iar["train.autorec/l2"] == pytest.approx(100.0) and iar["i-autorec/dropout"] == pytest.approx(0.2)
+    assert defaults_as_params(settings(models=["u-autorec"], fixed={}), problem, "u-autorec")["train.autorec/l2"] == 300.0
     rec = Recommender("denoising-autorec", train={"max_epochs": 1, "progress": False}).fit(sp.train, sp.validation)
     assert rec.train_config_.l2 == 50.0 and rec.state_.module.encoder_weight.shape[1] == 100
     assert rec.state_.module.config.noise_level == pytest.approx(0.45)
     assert Recommender("i-autorec", train={"max_epochs": 1, "progress": False}).fit(
-        sp.train, sp.validation).train_config_.l2 == 300.0
+        sp.train, sp.validation).train_config_.l2 == 100.0
 
 
 def test_a_models_first_trial_outside_the_warm_start_runs_at_its_defaults(split, tmp_path):

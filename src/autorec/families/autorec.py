@@ -26,8 +26,10 @@ AUTOREC_PRESETS: dict[str, dict[str, Any]] = {
     # 100 hidden units, not the paper's 500: at lambda 300, on the validation parts of
     # ml-latest-small, half its users and its items with 10 or more ratings, 100 units beat 500
     # by 0.019, 0.055 and 0.004 RMSE, and tied on a 10,000-rating sample (0.9729 against
-    # 0.9726; benchmarks/tune_defaults.py --models i-autorec-width; docs/training.md)
-    "i-autorec": {"orientation": "item", "hidden": (100,)},
+    # 0.9726; benchmarks/tune_defaults.py --models i-autorec-width; docs/training.md).  Dropout
+    # 0.2 on the code with lambda 100 (AUTOREC_OWN_TRAIN_DEFAULTS): the best mean of dropout 0 or
+    # 0.2 x lambda 50/100/300 over the four variants (--models i-autorec-dropout)
+    "i-autorec": {"orientation": "item", "hidden": (100,), "dropout": 0.2},
     "u-autorec": {"orientation": "user"},
     # Kuchaiev & Ginsburg's shape (512-256-512, SELU inner layers, dropout 0.3 on the code, a
     # linear decoder) with I-AutoRec's sigmoid first layer: on ml-latest-small and half its users
@@ -65,7 +67,7 @@ AUTOREC_SEARCH_FIXED: dict[str, dict[str, Any]] = {
 # there, so that the search's first trial and `autorec train` agree.
 AUTOREC_SEARCH_DEFAULTS: dict[str, dict[str, Any]] = {
     name: {"hidden_units": preset["hidden"][0],
-           **({"noise_level": preset["noise_level"]} if "noise_level" in preset else {})}
+           **{k: preset[k] for k in ("noise_level", "dropout") if k in preset}}
     for name, preset in AUTOREC_PRESETS.items()
     if len(preset.get("hidden", ())) == 1 and AUTOREC_SEARCH_FIXED.get(name, {}).get("depth") == 1
 }
@@ -81,9 +83,10 @@ AUTOREC_SEARCH_DEFAULTS: dict[str, dict[str, Any]] = {
 AUTOREC_TRAIN_DEFAULTS = {"optimizer": "adam", "lr": 1e-3, "batch_size": 32, "l2": 300.0,
                           "max_epochs": 300, "patience": 20}
 # a preset's own training defaults, for `autorec train` and the search's first trial of it:
-# dropping 45% of the inputs already regularises, and lambda 50 beat 300 at 0.45 on every
-# variant of the denoising grid (comment on AUTOREC_PRESETS)
-AUTOREC_OWN_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {"denoising-autorec": {"l2": 50.0}}
+# dropping 45% of the inputs (denoising) or 20% of the code (I-AutoRec) already regularises,
+# and their grids chose a lower lambda with it (comments on AUTOREC_PRESETS)
+AUTOREC_OWN_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {"denoising-autorec": {"l2": 50.0},
+                                                         "i-autorec": {"l2": 100.0}}
 
 
 def side_matrix(frame, n_rows: int) -> np.ndarray | None:
