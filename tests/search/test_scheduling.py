@@ -23,7 +23,10 @@ def _finished(study: optuna.Study, model: str, value: float, seconds: float,
     study.add_trial(create_trial(
         state=state, value=value if state == TrialState.COMPLETE else None,
         params={"model": model}, distributions={"model": CategoricalDistribution(sorted({"fast", "slow", model}))},
-        user_attrs={"seconds": seconds, "model": model},
+        # a failure the objective saw records its reason (storage.track_failures); one without
+        # is an interrupted trial, which tried nothing
+        user_attrs={"seconds": seconds, "model": model,
+                    **({"fail_reason": "RuntimeError: diverged"} if state == TrialState.FAIL else {})},
         intermediate_values={} if state == TrialState.COMPLETE else {5: value}))
 
 
@@ -182,6 +185,21 @@ def test_a_models_probe_runs_at_its_defaults_and_later_trials_are_the_tuners(tun
     assert later and all("probe_at_defaults" not in t.user_attrs for t in later)
     # the tuner draws again after the probes: not every later trial repeats its model's defaults
     assert any(t.params[f"{trial_model(t)}/x"] not in (2.5, -1.5) for t in later)
+
+
+def test_a_probe_cut_short_is_probed_again_and_a_failed_one_is_not() -> None:
+    # an interrupted trial (failed without a reason: Ctrl-C, a kill) tried nothing, so its
+    # model is still untried; a trial that failed with a recorded error did try it
+    study = optuna.create_study()
+    for model, attrs in (("cut", {}), ("broken", {"fail_reason": "ValueError: bad"})):
+        study.add_trial(create_trial(state=TrialState.FAIL, params={"model": model},
+                                     distributions={"model": CategoricalDistribution(["cut", "broken"])},
+                                     user_attrs={"model": model, **attrs}))
+    sampler = CostAwareModelSampler(optuna.samplers.RandomSampler(seed=0), seed=0)
+    trial = create_trial(state=TrialState.RUNNING, params={}, distributions={})
+    trial.number = 10
+    model, why = sampler.choose(study, trial, ["cut", "broken"])
+    assert (model, why["reason"]) == ("cut", "first trial of this model")
 
 
 def test_without_probe_params_the_probe_is_the_tuners_draw() -> None:

@@ -36,6 +36,8 @@ from optuna.pruners import BasePruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from .storage import FAIL_REASON
+
 MODEL_PARAM = "model"
 FIRST_TRIAL = "first trial of this model"
 PROBE_PARAMS = "probe_params"  # trial system attribute: the probe's parameters, Optuna naming
@@ -47,6 +49,12 @@ def _within(distribution: BaseDistribution, value: Any) -> bool:
         return bool(distribution._contains(distribution.to_internal_repr(value)))
     except (ValueError, TypeError):  # not one of a categorical's choices
         return False
+
+
+def interrupted(trial: FrozenTrial) -> bool:
+    """Cut short by Ctrl-C or a kill (failed without a recorded reason): it tried nothing, so a
+    resumed search probes its model again, at its defaults, as it requeues the warm start."""
+    return trial.state == TrialState.FAIL and FAIL_REASON not in trial.user_attrs
 
 
 def trial_model(trial: FrozenTrial) -> str | None:
@@ -156,7 +164,8 @@ class CostAwareModelSampler(BaseSampler):
     def _untried(study: optuna.Study, trial: FrozenTrial, models: list[str] | None) -> bool:
         if models is None:
             return False  # the first trials are the enqueued warm start, fixed anyway
-        started = {trial_model(t) for t in study.get_trials(deepcopy=False) if t.number != trial.number}
+        started = {trial_model(t) for t in study.get_trials(deepcopy=False)
+                   if t.number != trial.number and not interrupted(t)}
         return any(m not in started for m in models)
 
     def choose(self, study: optuna.Study, trial: FrozenTrial, models: list[str]) -> tuple[str, dict]:
@@ -168,7 +177,7 @@ class CostAwareModelSampler(BaseSampler):
         started: set[str] = set()
         for t in study.get_trials(deepcopy=False):
             m = trial_model(t)
-            if m not in values or t.number == trial.number:
+            if m not in values or t.number == trial.number or interrupted(t):
                 continue
             started.add(m)  # a running trial of m (another worker's) counts as trying m
             if t.state in FINISHED:
