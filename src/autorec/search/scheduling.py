@@ -36,7 +36,7 @@ from optuna.pruners import BasePruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from .storage import FAIL_REASON
+from .storage import was_interrupted
 
 MODEL_PARAM = "model"
 FIRST_TRIAL = "first trial of this model"
@@ -49,12 +49,6 @@ def _within(distribution: BaseDistribution, value: Any) -> bool:
         return bool(distribution._contains(distribution.to_internal_repr(value)))
     except (ValueError, TypeError):  # not one of a categorical's choices
         return False
-
-
-def interrupted(trial: FrozenTrial) -> bool:
-    """Cut short by Ctrl-C or a kill (failed without a recorded reason): it tried nothing, so a
-    resumed search probes its model again, at its defaults, as it requeues the warm start."""
-    return trial.state == TrialState.FAIL and FAIL_REASON not in trial.user_attrs
 
 
 def trial_model(trial: FrozenTrial) -> str | None:
@@ -161,11 +155,19 @@ class CostAwareModelSampler(BaseSampler):
         return None
 
     @staticmethod
-    def _untried(study: optuna.Study, trial: FrozenTrial, models: list[str] | None) -> bool:
+    def _others(study: optuna.Study, trial: FrozenTrial):
+        """The study's other trials that tried their model, with it.  A running trial (another
+        worker's) counts as trying it; an interrupted one tried nothing, so a resumed search
+        probes its model again, at its defaults, as it requeues the warm start."""
+        for t in study.get_trials(deepcopy=False):
+            if t.number != trial.number and not was_interrupted(t):
+                yield trial_model(t), t
+
+    @classmethod
+    def _untried(cls, study: optuna.Study, trial: FrozenTrial, models: list[str] | None) -> bool:
         if models is None:
             return False  # the first trials are the enqueued warm start, fixed anyway
-        started = {trial_model(t) for t in study.get_trials(deepcopy=False)
-                   if t.number != trial.number and not interrupted(t)}
+        started = {m for m, _ in cls._others(study, trial)}
         return any(m not in started for m in models)
 
     def choose(self, study: optuna.Study, trial: FrozenTrial, models: list[str]) -> tuple[str, dict]:
@@ -175,11 +177,10 @@ class CostAwareModelSampler(BaseSampler):
         values: dict[str, list[float]] = {m: [] for m in models}
         seconds: dict[str, list[float]] = {m: [] for m in models}
         started: set[str] = set()
-        for t in study.get_trials(deepcopy=False):
-            m = trial_model(t)
-            if m not in values or t.number == trial.number or interrupted(t):
+        for m, t in self._others(study, trial):
+            if m not in values:
                 continue
-            started.add(m)  # a running trial of m (another worker's) counts as trying m
+            started.add(m)
             if t.state in FINISHED:
                 if "seconds" in t.user_attrs:
                     seconds[m].append(float(t.user_attrs["seconds"]))

@@ -220,9 +220,15 @@ def fail_running_trials(study: optuna.Study) -> list[int]:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         # skip_if_finished: the trial may have finished between the listing and this call
         closed = study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-        if closed.state == TrialState.FAIL and FAIL_REASON not in closed.user_attrs:
+        if was_interrupted(closed):
             failed.append(t.number)
     return failed
+
+
+def was_interrupted(t: FrozenTrial) -> bool:
+    """Cut short by Ctrl-C or a kill: FAILED without a recorded reason (an error the objective
+    saw records one, ``track_failures``).  Such a trial tried nothing."""
+    return t.state == TrialState.FAIL and FAIL_REASON not in t.user_attrs
 
 
 def is_done(t: FrozenTrial) -> bool:
@@ -271,7 +277,7 @@ def requeue_interrupted(study: optuna.Study, queued: list[dict[str, Any]]) -> li
     again = []
     for params in queued:
         same = [t for t in study.get_trials(deepcopy=False) if t.system_attrs.get("fixed_params") == params]
-        if same and all(t.state == TrialState.FAIL and FAIL_REASON not in t.user_attrs for t in same):
+        if same and all(was_interrupted(t) for t in same):
             study.enqueue_trial(params)
             again.append(params)
     return again
